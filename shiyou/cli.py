@@ -1,0 +1,126 @@
+"""`shiyou sync --landing DIR --warehouse DIR [--date YYYY-MM-DD] [--debug]`
+
+Runs the same Dagster asset graph as the schedule and the sensor, in-process,
+for one delivery date. Exit status: 0 published (or nothing new), 3 published
+but one or more deliveries were refused (see the summary and `deliveries`),
+1 failed (the published warehouse is untouched), 2 bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+import traceback
+import warnings
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+
+# Our own exceptions carry a message meant for the operator; anything else is a bug.
+USER_ERRORS = {"SyncError", "DeliveryRefused", "PublishError", "ContractError", "LandingError"}
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shiyou", description="实有: the district's actual-population warehouse")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("sync", help="ingest the deliveries of one date and publish the warehouse")
+    s.add_argument("--landing", required=True, type=Path, help="landing folder: <source>/<YYYY-MM-DD>/<file>")
+    s.add_argument("--warehouse", required=True, type=Path, help="warehouse folder (shiyou.duckdb, parquet/)")
+    s.add_argument("--date", type=_parse_date, help="delivery date (default: the newest under --landing)")
+    s.add_argument("--debug", action="store_true", help="show tracebacks and Dagster's own log")
+    return p
+
+
+def _deepest_user_error(err) -> tuple[str, str] | None:
+    """Walk a Dagster SerializableErrorInfo chain to our own exception, if there is one."""
+    found = None
+    while err is not None:
+        if err.cls_name in USER_ERRORS:
+            found = (err.cls_name, err.message.strip())
+        err = err.cause or getattr(err, "context", None)
+    return found
+
+
+def _failure_line(result) -> str:
+    from shiyou.standard.masking import mask_text
+
+    for event in result.all_events:
+        if event.is_step_failure:
+            err = event.step_failure_data.error
+            user = _deepest_user_error(err)
+            if user:
+                msg = user[1].split(": ", 1)[1] if user[1].startswith(user[0] + ":") else user[1]
+                return f"shiyou: error: {mask_text(msg)}"
+            inner = err
+            while inner.cause is not None:
+                inner = inner.cause
+            return (f"shiyou: error: internal failure in step {event.step_key}: {inner.cls_name}: "
+                    f"{mask_text(inner.message.strip().splitlines()[0])} (rerun with --debug for the traceback)")
+    return "shiyou: error: the run failed (rerun with --debug)"
+
+
+def run_sync(landing: Path, warehouse: Path, date: dt.date | None, debug: bool = False) -> tuple[int, list[str]]:
+    """Materialise the asset graph for one date; (exit code, summary lines). Never raises for user errors."""
+    from dagster import DagsterInstance, materialize
+
+    from pipelines.definitions import ALL_ASSETS, resources
+    from shiyou.contracts.model import default_contracts
+    from shiyou.ingest.landing import newest_date
+
+    if not landing.is_dir():
+        return EXIT_FAILED, [f"shiyou: error: landing folder {landing} does not exist"]
+    if date is None:
+        date = newest_date(landing, list(default_contracts()))
+        if date is None:
+            return EXIT_FAILED, [f"shiyou: error: no delivery folders (<source>/YYYY-MM-DD) under {landing}"]
+    run_config = {"loggers": {"console": {"config": {"log_level": "DEBUG" if debug else "CRITICAL"}}}}
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            ALL_ASSETS, partition_key=date.isoformat(), instance=instance, run_config=run_config,
+            resources=resources(str(landing), str(warehouse)), raise_on_error=False)
+    if not result.success:
+        if debug:
+            for event in result.all_events:
+                if event.is_step_failure:
+                    print(event.step_failure_data.error.to_string(), file=sys.stderr)
+        return EXIT_FAILED, [_failure_line(result)]
+    out = result.output_for_node("published_warehouse")
+    return (EXIT_REFUSED if out["refused"] else EXIT_OK), out["summary"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not args.debug:
+        warnings.filterwarnings("ignore")
+        logging.getLogger("dagster").setLevel(logging.CRITICAL)
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    try:
+        code, lines = run_sync(args.landing, args.warehouse, args.date, args.debug)
+    except KeyboardInterrupt:
+        print("shiyou: interrupted; the published warehouse is unchanged", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # last resort: one line, masked, no traceback unless asked
+        from shiyou.standard.masking import mask_text
+
+        if args.debug:
+            traceback.print_exc()
+        print(f"shiyou: error: {exc.__class__.__name__}: {mask_text(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    stream = sys.stdout if code in (EXIT_OK, EXIT_REFUSED) else sys.stderr
+    for line in lines:
+        print(line, file=stream)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

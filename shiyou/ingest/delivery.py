@@ -1,0 +1,199 @@
+"""Ingest one delivered file: read → map → standardise → validate → loaded records + quarantine.
+
+Everything stays in one DuckDB connection (the run's staging database). The
+outputs are two tables, `records__<source>` and `quarantine__<source>`, and a
+`DeliveryResult` with the counts that `deliveries` publishes. Conservation
+holds by construction and is asserted: rows_read = rows_loaded + rows_quarantined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from shiyou.contracts.model import SourceContract
+from shiyou.contracts.readers import LINE_NO, read_delivery
+from shiyou.ingest.mapping import mapping_sql
+from shiyou.ingest.standardise import standardise
+from shiyou.ingest.validate import validate_records
+from shiyou.sql import literal, quote_ident
+from shiyou.standard import codes
+from shiyou.standard.rules import all_rules
+
+QUARANTINE_COLUMNS = ["source", "snapshot_date", "file", "line_no", "record_id", "rule", "rules", "message", "raw"]
+
+
+def records_table(source: str) -> str:
+    return f"records__{source}"
+
+
+def quarantine_table(source: str) -> str:
+    return f"quarantine__{source}"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class DeliveryResult:
+    source: str
+    snapshot_date: dt.date
+    file: str
+    sha256: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    records_loaded: int
+    records_quarantined: int
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_row(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "source", "snapshot_date", "file", "sha256", "rows_read", "rows_loaded", "rows_quarantined",
+            "records_loaded", "records_quarantined")}
+
+
+def prepare_codes(con: duckdb.DuckDBPyConnection) -> None:
+    """Code tables the generated SQL joins against (idempotent per connection)."""
+    con.register("__code_lookup_df", codes.lookup_frame())
+    con.execute("CREATE OR REPLACE TEMP TABLE __code_lookup AS SELECT * FROM __code_lookup_df")
+    con.unregister("__code_lookup_df")
+    con.register("__divisions_df", codes.division_frame())
+    con.execute("CREATE OR REPLACE TEMP TABLE __divisions AS SELECT * FROM __divisions_df")
+    con.unregister("__divisions_df")
+
+
+_VALIDATION_EXTRA = [
+    "__row", "__key_rank", "__id_repeat", "__division_known", "birth_date_raw", "registered_on",
+    "registered_on_raw", "status_date", "status_date_raw", "phone_raw", "sex_raw", "ethnic_group_raw",
+    "marital_status_raw", "education_raw", "relation_to_head_raw", "id_type_raw", "population_type_raw",
+    "status_raw",
+]
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, *,
+                snapshot_date: dt.date, scratch_dir: Path, area_code: str,
+                display_name: str | None = None) -> DeliveryResult:
+    """Load one file into records__<source> / quarantine__<source>; raises DeliveryRefused."""
+    from schemas.standard import StandardPersonRecord  # noqa: F401  (fail early if the model is broken)
+
+    src = contract.source
+    file_label = display_name or path.name
+    raw, mapped, std = f"raw__{src}", f"mapped__{src}", f"std__{src}"
+    prepare_codes(con)
+    read = read_delivery(con, contract, path, raw, scratch_dir)
+    con.execute(f"CREATE OR REPLACE TABLE {quote_ident(mapped)} AS {mapping_sql(contract, raw)}")
+    standardise(con, mapped, std, snapshot_date=snapshot_date, file=file_label, area_code=area_code)
+    con.execute(f"ALTER TABLE {quote_ident(std)} ADD COLUMN __row BIGINT")
+    con.execute(f"UPDATE {quote_ident(std)} SET __row = rowid")
+
+    from shiyou.ingest.validate import standard_schema
+
+    wanted = list(dict.fromkeys([*standard_schema().columns, *_VALIDATION_EXTRA]))
+    cols = ", ".join(quote_ident(c) for c in wanted)
+    frame = con.sql(f"SELECT {cols} FROM {quote_ident(std)} ORDER BY __row").to_arrow_table() \
+        .to_pandas(types_mapper=pd.ArrowDtype)
+    result = validate_records(frame)
+    verdicts = pd.DataFrame({
+        "__row": frame["__row"].astype("int64").to_numpy(),
+        "errors": result.errors,
+        "quality_flags": result.warnings,
+    })
+    del frame
+    con.register("__verdicts", verdicts)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __verdicts_t AS SELECT * FROM __verdicts")
+    con.unregister("__verdicts")
+
+    drop = ", ".join(c for c in _VALIDATION_EXTRA if c.startswith("__")) + ", __row"
+    drop = ", ".join(dict.fromkeys(x.strip() for x in drop.split(",")))
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {quote_ident(records_table(src))} AS
+        SELECT s.* EXCLUDE ({drop}), CAST(v.quality_flags AS VARCHAR[]) AS quality_flags
+        FROM {quote_ident(std)} s JOIN __verdicts_t v USING (__row)
+        WHERE len(v.errors) = 0
+        ORDER BY s.line_no, s.record_id""")
+
+    rules = all_rules()
+    raw_line = _raw_line_sql(contract, read.headers)
+    messages = pd.DataFrame([(rid, f"{r.en} ({r.zh})") for rid, r in rules.items()], columns=["rule", "message"])
+    con.register("__rule_messages", messages)
+    rejects = read.rejects.copy()
+    rejects["message"] = [f"{m} ({rules[r].zh})" for r, m in zip(rejects["rule"], rejects["message"])]
+    con.register("__rejects", rejects)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {quote_ident(quarantine_table(src))} AS
+        SELECT {literal(src)} AS source, CAST(? AS DATE) AS snapshot_date, CAST(? AS VARCHAR) AS file,
+               s.line_no, s.record_id, v.errors[1] AS rule, CAST(v.errors AS VARCHAR[]) AS rules,
+               m.message, {raw_line} AS raw
+        FROM {quote_ident(std)} s
+        JOIN __verdicts_t v USING (__row)
+        JOIN {quote_ident(raw)} r ON r.{LINE_NO} = s.line_no
+        LEFT JOIN __rule_messages m ON m.rule = v.errors[1]
+        WHERE len(v.errors) > 0
+        UNION ALL
+        SELECT {literal(src)}, CAST(? AS DATE), CAST(? AS VARCHAR), CAST(line_no AS BIGINT),
+               NULL, rule, [rule], message, raw
+        FROM __rejects
+        ORDER BY line_no, record_id""", [snapshot_date, file_label, snapshot_date, file_label])
+    con.unregister("__rejects")
+    con.unregister("__rule_messages")
+
+    rq, rl = quote_ident(quarantine_table(src)), quote_ident(records_table(src))
+    records_loaded, records_quarantined = (
+        con.execute(f"SELECT count(*) FROM {rl}").fetchone()[0],
+        con.execute(f"SELECT count(*) FROM {rq}").fetchone()[0],
+    )
+    rows_quarantined = con.execute(f"SELECT count(DISTINCT line_no) FROM {rq}").fetchone()[0]
+    rows_loaded = read.rows_read - rows_quarantined
+    loaded_lines = con.execute(
+        f"SELECT count(DISTINCT line_no) FROM {rl} WHERE line_no NOT IN (SELECT line_no FROM {rq})"
+    ).fetchone()[0]
+    if loaded_lines != rows_loaded:
+        raise AssertionError(
+            f"{file_label}: conservation broken: {read.rows_read} rows read, {loaded_lines} loaded, "
+            f"{rows_quarantined} quarantined")
+    for t in (raw, mapped, std):
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(t)}")
+    counts = {k: v for k, v in result.counts.items() if v}
+    for rule_id, n in read.rejects["rule"].value_counts().items():
+        counts[rule_id] = counts.get(rule_id, 0) + int(n)
+    return DeliveryResult(src, snapshot_date, file_label, sha256_of(path), read.rows_read, rows_loaded,
+                          rows_quarantined, records_loaded, records_quarantined, counts, read.notes)
+
+
+def _raw_line_sql(contract: SourceContract, headers: list[str]) -> str:
+    """The delivered row, rebuilt from its cells (evidence for the department)."""
+    sep = literal(contract.file.delimiter if contract.file.format != "xlsx" else ",")
+    cells = ", ".join(f"coalesce(r.{quote_ident(h)}, '')" for h in headers)
+    return f"concat_ws({sep}, {cells})"
+
+
+QUARANTINE_DDL = """(source VARCHAR, snapshot_date DATE, file VARCHAR, line_no BIGINT, record_id VARCHAR,
+    rule VARCHAR, rules VARCHAR[], message VARCHAR, raw VARCHAR)"""
+
+
+def create_empty_source_tables(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Empty records/quarantine tables with exactly the columns a real delivery produces."""
+    from shiyou.ingest.mapping import output_columns
+
+    prepare_codes(con)
+    mapped, std = f"mapped__{source}", f"std__{source}"
+    cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in output_columns())
+    con.execute(f"CREATE OR REPLACE TABLE {quote_ident(mapped)} ({cols})")
+    standardise(con, mapped, std, snapshot_date=dt.date(2000, 1, 1), file="", area_code="020")
+    con.execute(f"""CREATE OR REPLACE TABLE {quote_ident(records_table(source))} AS
+        SELECT * EXCLUDE (__key_rank, __id_repeat, __division_known), CAST([] AS VARCHAR[]) AS quality_flags
+        FROM {quote_ident(std)} LIMIT 0""")
+    con.execute(f"CREATE OR REPLACE TABLE {quote_ident(quarantine_table(source))} {QUARANTINE_DDL}")
+    con.execute(f"DROP TABLE {quote_ident(mapped)}; DROP TABLE {quote_ident(std)}")

@@ -1,0 +1,108 @@
+"""Mapped person-records → standard person records (one SQL statement plus two dictionaries).
+
+IDs, dates, phones and codes are standardised in SQL over whole columns. Names
+and addresses need Chinese-aware code (traditional→simplified, pinyin, numerals
+next to unit words), which runs once per *distinct* value and is joined back:
+a district repeats the same spellings many times over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from shiyou.sql import quote_ident
+from shiyou.standard import id_number, phones
+from shiyou.standard.addresses import normalise_addresses
+from shiyou.standard.names import normalise_names
+
+NAME_COLUMNS = ["name_norm", "name_key", "name_pinyin", "name_pinyin_fuzzy", "name_surname"]
+ADDRESS_PARTS = ["province", "city", "district", "street", "road", "door_number", "estate",
+                 "building", "unit", "room"]
+RESIDENT_LIKE = "(id_type IS NULL OR id_type = 'resident_id')"
+
+
+def _dictionary(con, table: str, columns: list[str], fn, out: str, keep: list[str]) -> None:
+    union = " UNION ".join(f"SELECT {quote_ident(c)} AS v FROM {quote_ident(table)}" for c in columns)
+    distinct = con.execute(f"SELECT v FROM ({union}) WHERE v IS NOT NULL").df()["v"]
+    frame = fn(distinct.reset_index(drop=True))[keep] if len(distinct) else pd.DataFrame(columns=keep)
+    frame.insert(0, "v", distinct.reset_index(drop=True))
+    con.register("__dict_frame", frame)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(out)} AS SELECT * FROM __dict_frame")
+    con.unregister("__dict_frame")
+
+
+def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapshot_date: dt.date,
+                file: str, area_code: str) -> None:
+    """Create table `out` of standard person records (with `__` working columns for the rules)."""
+    _dictionary(con, mapped, ["name", "former_name"], normalise_names, "__names", NAME_COLUMNS)
+    _dictionary(con, mapped, ["address", "hukou_address"], normalise_addresses, "__addresses",
+                ["address_norm", *ADDRESS_PARTS, "address_key"])
+
+    idc = id_number.sql_columns("__id_clean")
+    idd = id_number.sql_derived("__id18")
+    ph = phones.sql_columns("__phone_digits", area_code)
+    parts = ", ".join(f"a.{p} AS address_{p}" for p in ADDRESS_PARTS)
+    names = ", ".join(f"n.{c}" for c in NAME_COLUMNS)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {quote_ident(out)} AS
+        WITH m AS (
+            SELECT *, {id_number.sql_cleaned('id_number_raw')} AS __id_clean,
+                   {phones.sql_digits('phone_raw')} AS __phone_digits
+            FROM {quote_ident(mapped)}
+        ), i AS (
+            SELECT *,
+                CASE WHEN {RESIDENT_LIKE} THEN {idc['id_number']} ELSE nullif(__id_clean, '') END AS __id_norm,
+                CASE WHEN {RESIDENT_LIKE} THEN {idc['id_status']}
+                     WHEN __id_clean IS NULL OR __id_clean = '' THEN 'missing'
+                     ELSE 'not_resident_id' END AS __id_status
+            FROM m
+        ), d AS (
+            SELECT *, CASE WHEN __id_status IN ('valid', 'bad_check', 'upgraded_15', 'check_completed')
+                           THEN __id_norm END AS __id18
+            FROM i
+        )
+        SELECT
+            d.source, d.record_id, d.source || ':' || d.record_id AS record_uid,
+            CAST(? AS DATE) AS snapshot_date, CAST(? AS VARCHAR) AS file, d.line_no,
+            d.name, {names},
+            d.former_name, fn.name_key AS former_name_key,
+            d.id_type, d.id_type_raw, d.id_number_raw,
+            __id_norm AS id_number, __id_status AS id_status,
+            (__id_status IN ('valid', 'upgraded_15', 'check_completed') AND {idd['id_birth_date']} IS NOT NULL) AS id_valid,
+            {idd['id_division']} AS id_division, {idd['id_birth_date']} AS id_birth_date, {idd['id_sex']} AS id_sex,
+            d.sex, d.sex_raw,
+            d.birth_date, d.birth_date_raw,
+            strftime(coalesce(d.birth_date, d.birth_date_month), '%Y-%m') AS birth_year_month,
+            CASE WHEN d.birth_date IS NOT NULL THEN 'day' WHEN d.birth_date_month IS NOT NULL THEN 'month' END
+                AS birth_date_precision,
+            d.ethnic_group, d.ethnic_group_raw, d.marital_status, d.marital_status_raw,
+            d.education, d.education_raw,
+            {ph['phone']} AS phone, {ph['phone_type']} AS phone_type, d.phone_raw,
+            d.address, a.address_norm, {parts}, a.address_key,
+            d.hukou_address, h.address_norm AS hukou_address_norm,
+            d.address_code, d.household_id, d.relation_to_head, d.relation_to_head_raw,
+            d.population_type, d.population_type_raw,
+            CASE WHEN d.registration_cancelled IS FALSE THEN 'active'
+                 WHEN d.registration_cancelled IS TRUE THEN coalesce(d.status, 'cancelled')
+                 ELSE d.status END AS status,
+            d.status_raw, d.status_date, d.status_date_raw, d.registration_cancelled,
+            d.registered_on, d.registered_on_raw, d.employer, d.attributes,
+            row_number() OVER (PARTITION BY d.record_id ORDER BY d.line_no) AS __key_rank,
+            CASE WHEN __id18 IS NOT NULL THEN count(*) OVER (PARTITION BY __id18) END AS __id_repeat,
+            CASE WHEN __id18 IS NULL OR substr(__id18, 1, 1) = '9' OR substr(__id18, 1, 2) IN ('81', '82', '83')
+                 THEN NULL
+                 ELSE substr(__id18, 1, 2) IN (SELECT substr(code, 1, 2) FROM __divisions WHERE level = 'province')
+                 END AS __division_known
+        FROM d
+        LEFT JOIN __names n ON n.v = d.name
+        LEFT JOIN __names fn ON fn.v = d.former_name
+        LEFT JOIN __addresses a ON a.v = d.address
+        LEFT JOIN __addresses h ON h.v = d.hukou_address
+        ORDER BY d.line_no, d.record_id
+        """,
+        [snapshot_date, file],
+    )

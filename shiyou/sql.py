@@ -1,0 +1,24 @@
+"""Small helpers for generating SQL safely: identifiers are quoted, values are bound or escaped.
+
+Values that come from delivered files are never pasted into SQL; they live in
+tables. Values that come from the project's own config (contract code maps)
+are rendered with `literal`, which escapes quotes.
+"""
+
+from __future__ import annotations
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for DuckDB (and ANSI SQL): double quotes, doubled inside."""
+    if "\x00" in name:
+        raise ValueError("identifier contains NUL")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str | None) -> str:
+    """A SQL string literal for a config value (never for delivered data)."""
+    if value is None:
+        return "NULL"
+    if "\x00" in value:
+        raise ValueError("literal contains NUL")
+    return "'" + value.replace("'", "''") + "'"

@@ -1,0 +1,40 @@
+"""Dates as delivered (text, Excel cells, Excel serial numbers, month-only) → SQL DATE.
+
+A contract lists the formats of a column; they are tried in order. Formats
+without a day (`%Y%m`) give month precision: `birth_year_month` is filled and
+the day-precision date stays null, so a month is never mistaken for the 1st.
+Impossible dates (1980-02-30) parse to null and are flagged by the standard.
+"""
+
+from __future__ import annotations
+
+from shiyou.contracts.model import EXCEL_SERIAL
+from shiyou.sql import literal
+
+# Excel's day 0 is 1899-12-30 (it counts the non-existent 1900-02-29).
+EXCEL_EPOCH = "DATE '1899-12-30'"
+
+
+def has_day(fmt: str) -> bool:
+    return fmt == EXCEL_SERIAL or "%d" in fmt
+
+
+def _one(col: str, fmt: str) -> str:
+    if fmt == EXCEL_SERIAL:
+        return (
+            f"CASE WHEN regexp_full_match({col}, '[1-9][0-9]{{4}}(\\.0+)?') "
+            f"THEN {EXCEL_EPOCH} + CAST(CAST({col} AS DOUBLE) AS INTEGER) END"
+        )
+    return f"CAST(try_strptime({col}, {literal(fmt)}) AS DATE)"
+
+
+def sql_day(col: str, formats: list[str]) -> str:
+    """Day-precision date, or NULL (unparseable, impossible or month-only)."""
+    parts = [_one(col, f) for f in formats if has_day(f)]
+    return f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS DATE)"
+
+
+def sql_month(col: str, formats: list[str]) -> str:
+    """First day of the month for month-only formats, else NULL."""
+    parts = [_one(col, f) for f in formats if not has_day(f)]
+    return f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS DATE)"

@@ -1,0 +1,240 @@
+"""The nightly sync as plain steps; the Dagster assets call these, in this order.
+
+1. `open_run`     find the deliveries of the sync date, start a release beside the live one
+2. `ingest_source` per source: load its delivery, or keep its last good snapshot
+3. `assemble`     the published tables: source_records, quarantine, deliveries, sync_runs
+4. `publish`      Parquet + masked views, then the atomic swap
+
+Nothing here imports Dagster. A run that raises anywhere leaves the published
+warehouse untouched: all writing happens in the release being built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from shiyou.contracts.model import SourceContract, default_contracts
+from shiyou.contracts.readers import DeliveryRefused
+from shiyou.ingest import landing
+from shiyou.ingest.delivery import (DeliveryResult, ingest_file, quarantine_table, records_table,
+                                    sha256_of)
+from shiyou.paths import SCHEMAS_DIR
+from shiyou.sql import literal, quote_ident
+from shiyou.warehouse import publish as pub
+from shiyou.warehouse import tables
+
+LOCK_NAME = ".sync.lock"
+
+
+class SyncError(Exception):
+    """A run cannot go on; the message is one line naming what and where."""
+
+
+def district() -> dict:
+    return yaml.safe_load((SCHEMAS_DIR / "district.yaml").read_text(encoding="utf-8"))
+
+
+@dataclass
+class SourcePlan:
+    source: str
+    action: str  # "load" | "keep" | "none"
+    path: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunPlan:
+    sync_date: str
+    landing: str
+    warehouse: str
+    building: str
+    previous_db: str | None
+    sources: dict[str, SourcePlan]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunPlan":
+        d = json.loads(text)
+        d["sources"] = {k: SourcePlan(**v) for k, v in d["sources"].items()}
+        return cls(**d)
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    action: str  # loaded | kept | refused | unchanged | none
+    message: str
+    snapshot_date: str | None = None
+    delivery: dict | None = None  # the deliveries row of a file seen this run
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    records: int = 0
+    quarantined: int = 0
+
+
+# --------------------------------------------------------------------------- 1. open
+
+
+def _previous_deliveries(previous_db: Path | None) -> dict[str, dict]:
+    """source -> the deliveries row of its current snapshot; plus every sha seen (for refusals)."""
+    if previous_db is None:
+        return {}
+    with duckdb.connect(str(previous_db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT source, sha256, status, is_current FROM deliveries").fetchall()
+    out: dict[str, dict] = {}
+    for source, sha, status, is_current in rows:
+        entry = out.setdefault(source, {"current": None, "seen": set()})
+        entry["seen"].add(sha)
+        if is_current:
+            entry["current"] = sha
+    return out
+
+
+def open_run(landing_dir: Path, warehouse: Path, sync_date: dt.date | None,
+             contracts: list[SourceContract] | None = None) -> RunPlan:
+    contracts = list(contracts or default_contracts())
+    if not landing_dir.is_dir():
+        raise SyncError(f"landing folder {landing_dir} does not exist")
+    if sync_date is None:
+        sync_date = landing.newest_date(landing_dir, contracts)
+        if sync_date is None:
+            raise SyncError(f"no delivery folders (<source>/YYYY-MM-DD) under {landing_dir}")
+    found = landing.find(landing_dir, contracts, sync_date)
+    previous_db = pub.published_db(warehouse)
+    previous = _previous_deliveries(previous_db)
+    building = pub.new_release_dir(warehouse)
+    plans: dict[str, SourcePlan] = {}
+    for c in contracts:
+        f = found[c.source]
+        prev = previous.get(c.source, {"current": None, "seen": set()})
+        has_snapshot = prev["current"] is not None
+        keep = "keep" if has_snapshot else "none"
+        if f.delivery is None:
+            why = f.problem or f"no delivery for {sync_date}"
+            plans[c.source] = SourcePlan(c.source, keep, reason=why, notes=f.notes)
+            continue
+        sha = sha256_of(f.delivery.path)
+        if sha == prev["current"]:
+            plans[c.source] = SourcePlan(c.source, keep, file=f.delivery.file, sha256=sha,
+                                         reason="same file as the current snapshot: nothing changes", notes=f.notes)
+        elif sha in prev["seen"]:
+            plans[c.source] = SourcePlan(c.source, keep, file=f.delivery.file, sha256=sha,
+                                         reason="this exact file was delivered before: ignored", notes=f.notes)
+        else:
+            plans[c.source] = SourcePlan(c.source, "load", path=str(f.delivery.path), file=f.delivery.file,
+                                         sha256=sha, notes=f.notes)
+    return RunPlan(sync_date.isoformat(), str(landing_dir), str(warehouse), str(building),
+                   str(previous_db) if previous_db else None, plans)
+
+
+def staging_connect(plan: RunPlan) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(Path(plan.building) / pub.DB_NAME))
+
+
+# --------------------------------------------------------------------------- 2. per source
+
+
+def _keep_previous(con, plan: RunPlan, source: str) -> tuple[int, int, str | None]:
+    rt, qt = quote_ident(records_table(source)), quote_ident(quarantine_table(source))
+    if plan.previous_db is None:
+        tables.create_empty_source_tables(con, source)
+        return 0, 0, None
+    con.execute(f"ATTACH {literal(plan.previous_db)} AS prev (READ_ONLY)")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {rt} AS SELECT * FROM prev.source_records WHERE source = ?", [source])
+        con.execute(f"CREATE OR REPLACE TABLE {qt} AS SELECT * FROM prev.quarantine WHERE source = ?", [source])
+        snap = con.execute("SELECT max(snapshot_date) FROM prev.deliveries WHERE source = ? AND is_current",
+                           [source]).fetchone()[0]
+    finally:
+        con.execute("DETACH prev")
+    n = con.execute(f"SELECT count(*) FROM {rt}").fetchone()[0]
+    q = con.execute(f"SELECT count(*) FROM {qt}").fetchone()[0]
+    return n, q, snap.isoformat() if snap else None
+
+
+def ingest_source(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: SourceContract) -> SourceOutcome:
+    sp = plan.sources[contract.source]
+    sync_date = dt.date.fromisoformat(plan.sync_date)
+    if sp.action == "load":
+        scratch = Path(plan.building) / "scratch"
+        scratch.mkdir(exist_ok=True)
+        try:
+            res: DeliveryResult = ingest_file(
+                con, contract, Path(sp.path), snapshot_date=sync_date, scratch_dir=scratch,
+                area_code=district()["phone_area_code"])
+        except DeliveryRefused as refused:
+            n, q, snap = _keep_previous(con, plan, contract.source)
+            kept = f"keeps its snapshot of {snap}" if snap else "has no earlier snapshot"
+            row = tables.refused_delivery_row(contract.source, sync_date, sp.file, sp.sha256, refused.reason)
+            return SourceOutcome(contract.source, "refused", f"{refused} — {contract.source} {kept}",
+                                 snap, row, records=n, quarantined=q)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        row = {**res.as_row(), "status": "loaded", "reason": "; ".join(res.notes) or None}
+        msg = (f"{res.file}: {res.rows_read} rows read, {res.rows_loaded} loaded, "
+               f"{res.rows_quarantined} quarantined")
+        return SourceOutcome(contract.source, "loaded", msg, plan.sync_date, row, res.rule_counts,
+                             res.records_loaded, res.records_quarantined)
+    n, q, snap = _keep_previous(con, plan, contract.source)
+    if sp.action == "none":
+        return SourceOutcome(contract.source, "none", f"{contract.source}: {sp.reason}; no snapshot yet")
+    unchanged = sp.sha256 is not None
+    msg = f"{contract.source}: {sp.reason}; keeps its snapshot of {snap}"
+    return SourceOutcome(contract.source, "unchanged" if unchanged else "kept", msg, snap, records=n, quarantined=q)
+
+
+# --------------------------------------------------------------------------- 3 + 4.
+
+
+def assemble(con: duckdb.DuckDBPyConnection, plan: RunPlan, outcomes: list[SourceOutcome]) -> dict:
+    """Build the published tables in the release database; returns table row counts."""
+    new_rows = [o.delivery for o in outcomes if o.delivery]
+    current = {o.source: o.snapshot_date for o in outcomes if o.action in ("loaded",)}
+    tables.build_published(con, plan.previous_db, [o.source for o in outcomes], new_rows, current,
+                           run_row={"sync_date": plan.sync_date,
+                                    "summary": json.dumps([asdict(o) for o in outcomes], ensure_ascii=False, default=str)})
+    return tables.counts(con)
+
+
+def nothing_changed(outcomes: list[SourceOutcome], plan: RunPlan) -> bool:
+    return plan.previous_db is not None and all(o.action in ("unchanged", "kept", "none") for o in outcomes)
+
+
+def publish(con: duckdb.DuckDBPyConnection, plan: RunPlan) -> str:
+    building = Path(plan.building)
+    tables.export_parquet(con, building / pub.PARQUET)
+    con.execute("CHECKPOINT")
+    con.close()
+    final = pub.swap_in(Path(plan.warehouse), building)
+    return final.name
+
+
+def abandon(plan: RunPlan) -> None:
+    shutil.rmtree(plan.building, ignore_errors=True)
+
+
+def summary_lines(plan: RunPlan, outcomes: list[SourceOutcome], counts: dict | None, release: str | None) -> list[str]:
+    lines = [f"shiyou sync {plan.sync_date}: landing {plan.landing} -> warehouse {plan.warehouse}"]
+    for o in outcomes:
+        lines.append(f"  {o.source:<16} {o.action:<9} {o.message}")
+        for note in plan.sources[o.source].notes:
+            lines.append(f"  {'':<16} note      {note}")
+    if release is None:
+        lines.append("  nothing new was delivered: the published warehouse is unchanged")
+    elif counts:
+        parts = ", ".join(f"{k} {v}" for k, v in counts.items())
+        lines.append(f"  published {release}: {parts}")
+    return lines
+

@@ -1,0 +1,96 @@
+"""The published tables, built inside the release being prepared, and their Parquet copies.
+
+Public names (see docs/warehouse.md): source_records, quarantine, deliveries,
+sync_runs, and the masked views source_records_masked / quarantine_masked.
+Base tables hold full values (they are evidence); everything an analyst is
+pointed at first — the masked views, reports, logs — shows masked values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from shiyou.ingest.delivery import create_empty_source_tables, quarantine_table, records_table
+from shiyou.sql import literal, quote_ident
+from shiyou.standard import masking
+
+PUBLISHED = ["source_records", "quarantine", "deliveries", "sync_runs"]
+DELIVERY_COLUMNS = {
+    "source": "VARCHAR", "snapshot_date": "DATE", "file": "VARCHAR", "sha256": "VARCHAR",
+    "rows_read": "BIGINT", "rows_loaded": "BIGINT", "rows_quarantined": "BIGINT",
+    "records_loaded": "BIGINT", "records_quarantined": "BIGINT", "status": "VARCHAR",
+    "reason": "VARCHAR", "is_current": "BOOLEAN",
+}
+
+
+def refused_delivery_row(source: str, snapshot_date: dt.date, file: str | None, sha256: str | None,
+                         reason: str) -> dict:
+    return {"source": source, "snapshot_date": snapshot_date, "file": file, "sha256": sha256,
+            "rows_read": None, "rows_loaded": None, "rows_quarantined": None, "records_loaded": None,
+            "records_quarantined": None, "status": "refused", "reason": reason}
+
+
+def build_published(con: duckdb.DuckDBPyConnection, previous_db: str | None, sources: list[str],
+                    new_deliveries: list[dict], current: dict[str, str], run_row: dict) -> None:
+    for s in sources:
+        if not _exists(con, records_table(s)):
+            create_empty_source_tables(con, s)
+    rec = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(records_table(s))}" for s in sources)
+    qua = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(quarantine_table(s))}" for s in sources)
+    con.execute(f"CREATE OR REPLACE TABLE source_records AS SELECT * FROM ({rec}) ORDER BY source, record_id")
+    con.execute(f"CREATE OR REPLACE TABLE quarantine AS SELECT * FROM ({qua}) ORDER BY source, snapshot_date, line_no")
+    for s in sources:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(records_table(s))}")
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(quarantine_table(s))}")
+
+    cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in DELIVERY_COLUMNS.items())
+    con.execute(f"CREATE OR REPLACE TABLE deliveries ({cols})")
+    con.execute("CREATE OR REPLACE TABLE sync_runs (run_no BIGINT, sync_date DATE, published_at TIMESTAMP, summary JSON)")
+    if previous_db:
+        con.execute(f"ATTACH {literal(previous_db)} AS prev (READ_ONLY)")
+        con.execute("INSERT INTO deliveries SELECT * FROM prev.deliveries")
+        con.execute("INSERT INTO sync_runs SELECT * FROM prev.sync_runs")
+        con.execute("DETACH prev")
+    if new_deliveries:
+        frame = pd.DataFrame(new_deliveries)
+        for c in DELIVERY_COLUMNS:
+            if c not in frame:
+                frame[c] = None
+        frame["is_current"] = frame["status"].eq("loaded")
+        con.register("__new_deliveries", frame[list(DELIVERY_COLUMNS)])
+        loaded = [s for s in frame.loc[frame["is_current"], "source"]]
+        if loaded:
+            con.execute("UPDATE deliveries SET is_current = false WHERE source IN (SELECT unnest(?::VARCHAR[]))",
+                        [loaded])
+        casts = ", ".join(f"CAST({quote_ident(c)} AS {t})" for c, t in DELIVERY_COLUMNS.items())
+        con.execute(f"INSERT INTO deliveries SELECT {casts} FROM __new_deliveries")
+        con.unregister("__new_deliveries")
+    con.execute(
+        "INSERT INTO sync_runs SELECT coalesce(max(run_no), 0) + 1, CAST(? AS DATE), now()::TIMESTAMP, ? FROM sync_runs",
+        [run_row["sync_date"], run_row["summary"]])
+    masking.create_masked_views(con)
+
+
+def _exists(con, table: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0] > 0
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {t: con.execute(f"SELECT count(*) FROM {quote_ident(t)}").fetchone()[0] for t in PUBLISHED}
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """parquet/<table>/…; source_records is partitioned by snapshot date and source (hive style)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for t in PUBLISHED:
+        target = folder / t
+        if t == "source_records":
+            con.execute(f"COPY (SELECT * FROM source_records) TO {literal(str(target))} "
+                        "(FORMAT parquet, PARTITION_BY (snapshot_date, source), OVERWRITE_OR_IGNORE)")
+        else:
+            target.mkdir(exist_ok=True)
+            con.execute(f"COPY (SELECT * FROM {quote_ident(t)}) TO {literal(str(target / 'data.parquet'))} (FORMAT parquet)")
