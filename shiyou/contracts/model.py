@@ -7,6 +7,7 @@ data element of the standard. Onboarding a department is a new YAML file in
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -210,6 +211,11 @@ def load_contracts(paths: list[Path] | None = None, directory: Path | None = Non
     return contracts
 
 
+def sources_dir() -> Path:
+    """schemas/sources/, or the folder named by SHIYOU_SOURCES_DIR (a deployment's own contracts)."""
+    return Path(os.environ.get("SHIYOU_SOURCES_DIR") or SOURCES_DIR)
+
+
 @lru_cache(maxsize=1)
 def default_contracts() -> tuple[SourceContract, ...]:
-    return tuple(load_contracts())
+    return tuple(load_contracts(directory=sources_dir()))
