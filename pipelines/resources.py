@@ -9,6 +9,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from shiyou.sync import LOCK_NAME, SyncError
+from shiyou.warehouse.publish import discard_unfinished_releases
 
 
 class LandingZone(ConfigurableResource):
@@ -45,6 +46,8 @@ class Warehouse(ConfigurableResource):
         self._lock = fh
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
+        # Under the lock, a release still being built can only be this run's failed one.
+        discard_unfinished_releases(self.root())
         if self._lock is not None:
             self._lock.close()
             self._lock = None

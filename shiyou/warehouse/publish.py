@@ -58,13 +58,20 @@ def new_release_dir(warehouse: Path) -> Path:
     _check_layout(warehouse)
     releases = warehouse / RELEASES
     releases.mkdir(exist_ok=True)
-    for stale in releases.glob(".building-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+    discard_unfinished_releases(warehouse)  # left by an interrupted run
     numbers = [int(m.group(1)) for p in releases.iterdir() if (m := _RELEASE.fullmatch(p.name))]
     nxt = max(numbers, default=0) + 1
     building = releases / f".building-r{nxt:06d}"
     building.mkdir()
     return building
+
+
+def discard_unfinished_releases(warehouse: Path) -> None:
+    """Remove releases that never got swapped in (call only while holding the sync lock)."""
+    releases = warehouse / RELEASES
+    if releases.is_dir():
+        for stale in releases.glob(".building-*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _fsync_tree(root: Path) -> None:

@@ -1,0 +1,377 @@
+"""Address standardisation: one normalised string, parsed parts, a flat key.
+
+``normalise_addresses`` works on a whole column (the pipeline passes the
+DISTINCT raw addresses and joins back).  Every step is a pyarrow.compute
+kernel (C++ / RE2) over the column, split in two chunks run on two threads;
+only the rows that need it leave C++: those with a traditional character
+(``str.translate``) and those with a Chinese numeral next to a unit word
+(``re.sub`` with a numeral parser).
+
+Normalisation (``address_norm``), in order:
+
+1. NFKC (full-width digits/letters → ASCII), Latin letters upper-cased.
+2. Dash variants and ``~`` → ``-``; every other character that is not a
+   letter, digit, ``-`` or ``#`` is removed (spaces, U+3000, punctuation,
+   brackets — their content is kept).
+3. Traditional → simplified, char by char (號 → 号, 棟 → 栋, 樓 → 楼).
+4. Chinese numerals → Arabic ONLY when the numeral touches a unit word:
+   before 号 弄 栋 幢 座 楼 单元 室 房 层 期, or right after 栋 幢 座 楼 层 单元
+   (``三栋`` → ``3栋``, ``十五楼零二`` → ``15楼02``).  Never blanket:
+   ``三里屯``, ``中山一路``, ``五羊新城`` stay as they are.  ``第`` before a
+   numbered unit is dropped (``第三期`` → ``3期``).
+5. Unit words unified after a number/letter: 栋/幢/座/号楼/``#`` → ``栋``;
+   房/室/号房 → ``室``.  ``N楼`` is a FLOOR (``号楼`` is the building).
+
+Parts (null when absent): ``province``, ``city``, ``district`` (county
+level), ``street`` (街道/镇/乡), ``community`` (社区/居委会/村委会), ``road``
+(incl. a trailing 东/西/南/北/中 when a number follows, and numbered lanes
+such as ``一巷``/``2横路``), ``door_number`` (the 号 of the road; Shanghai
+lanes as ``123弄5``), ``estate`` (the free text between door number and
+building, incl. a phase ``2期``), ``building``, ``unit``, ``floor``,
+``room`` (digits).
+
+Room rules: ``1502室``; a trailing bare number (``3栋1502``); ``F楼R`` is
+floor F and room ``R`` if R already starts with F and is longer
+(``15楼1502`` → 1502) else ``F`` + R zero-padded to 2 (``15楼02`` → 1502,
+``5楼3`` → 503); ``B-U-R`` / ``B-R`` at the very end are
+building-unit-room / building-room (``3-2-1502``, ``3-1502``).
+
+``address_key`` = ``road|door_number|building|unit|room`` — province, city,
+district, street, community and estate are left out because sources omit
+them inconsistently.  If there is no road the estate takes the road slot,
+marked ``@`` (``@中信广场|...``); if there is neither, or none of
+door/building/room, the key is null (too weak to identify a flat).  A floor
+with no room fills the room slot as ``F<floor>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shiyou.standard.chinese import (
+    CHINESE_NUMERAL_CHARS,
+    empty_to_null,
+    map_rows_where,
+    nfkc_array,
+    parse_chinese_numeral,
+    to_simplified_array,
+)
+
+PART_COLUMNS = [
+    "province",
+    "city",
+    "district",
+    "street",
+    "community",
+    "road",
+    "door_number",
+    "estate",
+    "building",
+    "unit",
+    "floor",
+    "room",
+]
+ADDRESS_COLUMNS = ["address_norm", *PART_COLUMNS, "address_key"]
+
+_STRING = pd.StringDtype("pyarrow")
+
+# Columns smaller than this are processed on the calling thread.
+_PARALLEL_MIN_ROWS = 50_000
+_THREADS = 2
+
+# --------------------------------------------------------------------------
+# Step 4: Chinese numerals next to unit words (Python, on flagged rows only)
+# --------------------------------------------------------------------------
+
+_NUM = CHINESE_NUMERAL_CHARS
+_UNITS_AFTER = "号|弄|栋|幢|座|楼|单元|室|房|层|期"
+_UNITS_BEFORE = "栋|幢|座|楼|层|单元"
+# RE2 filter: which rows need the Python pass at all.
+_RE2_NEEDS_NUMERALS = f"[{_NUM}]+(?:{_UNITS_AFTER})|(?:{_UNITS_BEFORE})[{_NUM}]"
+_PY_NUM_BEFORE_UNIT = re.compile(f"第?([{_NUM}]+)(?={_UNITS_AFTER})")
+_PY_NUM_AFTER_UNIT = re.compile(f"(?<=[栋幢座楼层元])([{_NUM}]+)")
+
+
+def _numeral_sub(m: re.Match[str]) -> str:
+    parsed = parse_chinese_numeral(m.group(1))
+    return parsed if parsed is not None else m.group(0)
+
+
+def convert_unit_numerals(s: str) -> str:
+    """Chinese numerals → Arabic, only where they touch a unit word."""
+    s = _PY_NUM_BEFORE_UNIT.sub(_numeral_sub, s)
+    return _PY_NUM_AFTER_UNIT.sub(_numeral_sub, s)
+
+
+# --------------------------------------------------------------------------
+# Step 5: unit-word unification (RE2 rewrite rules, applied in order)
+# --------------------------------------------------------------------------
+
+_UNIT_RULES: list[tuple[str, str]] = [
+    (r"第(\d+)(号楼|栋|幢|座|单元|层|楼|期|区)", r"\1\2"),
+    (r"([0-9A-Z]+)(?:#(?:号楼|楼|栋|座|幢)?|号楼|幢|座|栋)", r"\1栋"),
+    (r"(\d+)号?(?:房|室)", r"\1室"),
+    (r"#", ""),
+    (r"-{2,}", "-"),
+]
+
+# --------------------------------------------------------------------------
+# The parsing pattern (RE2, named groups), built from the division table
+# --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def divisions() -> list[dict[str, str]]:
+    """Rows of ``schemas/codes/gb2260_divisions.csv``."""
+    path = resources.files("schemas").joinpath("codes", "gb2260_divisions.csv")
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+_PROVINCE_SUFFIXES = ("维吾尔自治区", "回族自治区", "壮族自治区", "特别行政区", "自治区", "省", "市")
+
+
+def _short(name: str) -> str:
+    for suf in _PROVINCE_SUFFIXES:
+        if name.endswith(suf) and len(name) - len(suf) >= 2:
+            return name[: -len(suf)]
+    return name
+
+
+def _alt(names) -> str:
+    # Longest first so that e.g. 内蒙古自治区 wins over a shorter prefix.
+    return "|".join(re.escape(n) for n in sorted(set(names), key=lambda x: (-len(x), x)))
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict[str, str]:
+    """The three RE2 patterns used by :func:`_parse`.
+
+    Parsing is split for speed: one big pattern with ~25 groups costs
+    ~10 µs/value in RE2 (its DFA blows up and it falls back to the NFA),
+    while the admin prefix has few distinct values per district.  So:
+
+    ``scan``  a cheap pattern that grabs the longest run of admin-looking
+              tokens at the start (anything ending in 省/市/区/县/街道/镇/社区…,
+              or a known short name such as 广东/广州) — over-grabbing is fine;
+    ``admin`` the precise province/city/district/street/community pattern,
+              run only on the DISTINCT scanned prefixes; what it does not
+              accept (``rest``) is given back to the body;
+    ``body``  road, door number, estate, building, unit, floor, room.
+    """
+    rows = divisions()
+    prov = [r["name"] for r in rows if r["level"] == "province"]
+    pref = [r["name"] for r in rows if r["level"] == "prefecture"]
+    cnty = [r["name"] for r in rows if r["level"] == "county"]
+    prov_short = [_short(p) for p in prov]
+    pref_short = [p[:-1] for p in pref if p.endswith("市")]
+
+    # A name character of a generic division: never an admin/road suffix or
+    # a digit (keeps 人民北路市场 from becoming a "city").
+    g = r"[^省市区县镇乡路街道巷号村\d]"
+    generic_city = f"{g}{{2,4}}?(?:市|自治州|地区|盟)"
+    # Not 小区/社区/园区/校区/厂区 (estates, not districts).
+    generic_county = f"{g}{{0,4}}?[^省市区县镇乡路街道巷号村小社园校厂\\d](?:区|自治县|县|旗)|{g}{{2,3}}?市"
+    city_full = f"{_alt(pref)}|{generic_city}"
+
+    admin = (
+        "^"
+        f"(?:(?P<province>{_alt(prov)})"
+        f"|(?P<province_s>{_alt(prov_short)})(?P<city_ps>{city_full}|{_alt(pref_short)}))?"
+        f"(?:(?P<city>{city_full})"
+        f"|(?P<city_s>{_alt(pref_short)})(?P<district_cs>{_alt(cnty)}|{generic_county}))?"
+        f"(?P<district>{_alt(cnty)}|{generic_county})?"
+        r"(?P<street>[^省区县镇乡路街道巷号\d]{1,6}?(?:街道办事处|街道|镇|乡))?"
+        r"(?P<community>[^路街道巷号\d]{1,8}?(?:社区居民委员会|社区居委会|居民委员会|村民委员会|居委会|村委会|社区))?"
+        r"(?P<rest>.*)$"
+    )
+    scan = (
+        r"(?:[^路街巷号\d]*?(?:省|市|区|县|旗|州|盟|街道|办事处|镇|乡|社区|委员会|居委会|村委会|"
+        + _alt(prov_short + pref_short)
+        + "))*"
+    )
+
+    num = f"[\\d{_NUM}]"
+    road = (
+        r"(?P<road>\D*?(?:大道|胡同|路|街|巷|道)"
+        f"(?:{num}{{1,3}}(?:横路|横街|巷|街|条|里))?)"
+        # A direction after the road only counts when a number follows it.
+        r"(?:(?P<road_dir>[东西南北中])?(?P<lane>\d+)弄(?:(?P<lane_door>\d+[A-Z]?)号院?)?"
+        r"|(?P<road_dir2>[东西南北中])?(?P<door_number>\d+[A-Z]?(?:-\d+[A-Z]?)?)号院?)?"
+    )
+    # Letters may belong to an estate name (SOHO东海岸) but not when they are
+    # a building id (A栋).
+    estate = r"(?P<estate>(?:[^\dA-Z]|[A-Z]+[^\dA-Z栋])*(?:\d+[期区](?:[^\dA-Z]|[A-Z]+[^\dA-Z栋])*)*)"
+    tail = (
+        r"(?:(?P<dash_b3>[0-9A-Z]+)-(?P<dash_u3>\d+)-(?P<dash_r3>\d+)室?$"
+        r"|(?P<dash_b2>[0-9A-Z]+)-(?P<dash_r2>\d+)室?$"
+        r"|(?:(?P<building>[0-9A-Z]+)栋)?(?:(?P<unit>\d+)单元)?"
+        r"(?:(?P<floor>\d+)[层楼](?:(?P<floor_room>\d+)室?)?)?"
+        r"(?:(?P<room>\d+)室|(?P<room_end>\d+)$)?)"
+    )
+    body = f"^(?:{road})?{estate}{tail}"
+    return {"scan": scan, "admin": admin, "body": body}
+
+
+# --------------------------------------------------------------------------
+# Column API
+# --------------------------------------------------------------------------
+
+
+def _as_arrow_strings(values: pd.Series) -> pa.Array:
+    if isinstance(values.dtype, pd.StringDtype) or (
+        isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_string(values.dtype.pyarrow_dtype)
+    ):
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    else:
+        arr = pa.array([v if isinstance(v, str) else None for v in values.tolist()], type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
+
+
+def _normalise_text(arr: pa.Array) -> pa.Array:
+    """Steps 1–5: the ``address_norm`` string."""
+    arr = pc.utf8_upper(nfkc_array(arr))
+    arr = pc.replace_substring_regex(arr, r"[\p{Pd}~]+", "-")
+    arr = pc.replace_substring_regex(arr, r"[^\p{L}\p{N}#-]+", "")
+    arr = to_simplified_array(arr)
+    needs = pc.match_substring_regex(arr, _RE2_NEEDS_NUMERALS)
+    arr = map_rows_where(arr, needs, convert_unit_numerals)
+    for pattern, repl in _UNIT_RULES:
+        arr = pc.replace_substring_regex(arr, pattern, repl)
+    return empty_to_null(pc.utf8_trim(arr, "-"))
+
+
+def _coalesce(*arrs: pa.Array) -> pa.Array:
+    return pc.coalesce(*[empty_to_null(a) for a in arrs])
+
+
+def _fields(struct: pa.Array) -> dict[str, pa.Array]:
+    return {struct.type.field(i).name: struct.field(i) for i in range(struct.type.num_fields)}
+
+
+def _parse(norm: pa.Array) -> dict[str, pa.Array]:
+    pats = _patterns()
+    # 1. admin prefix candidates (cheap pattern), parsed once per distinct value
+    cand = pc.extract_regex(norm, "^(?P<admin>" + pats["scan"] + ")").field("admin")
+    after = pc.replace_substring_regex(norm, "^" + pats["scan"], "", max_replacements=1)
+    enc = pc.dictionary_encode(cand)
+    admin = _fields(pc.extract_regex(enc.dictionary, pats["admin"]))
+    f = {k: pc.take(v, enc.indices) for k, v in admin.items()}
+    # 2. the body: what the admin pattern gave back + everything after it
+    body = pc.binary_join_element_wise(f.pop("rest"), after, "")
+    f.update(_fields(pc.extract_regex(body, pats["body"])))
+
+    province = _coalesce(f["province"], f["province_s"])
+    city = _coalesce(f["city"], f["city_ps"], f["city_s"])
+    district = _coalesce(f["district_cs"], f["district"])
+
+    road_name = empty_to_null(f["road"])
+    road_dir = pc.coalesce(empty_to_null(f["road_dir"]), empty_to_null(f["road_dir2"]), pa.scalar(""))
+    road = pc.binary_join_element_wise(road_name, road_dir, "")
+
+    lane = empty_to_null(f["lane"])
+    lane_door = pc.binary_join_element_wise(lane, pa.scalar("弄"), pc.fill_null(f["lane_door"], ""), "")
+    door = pc.coalesce(lane_door, empty_to_null(f["door_number"]))
+
+    building = _coalesce(f["building"], f["dash_b3"], f["dash_b2"])
+    unit = _coalesce(f["unit"], f["dash_u3"])
+    floor = empty_to_null(f["floor"])
+
+    # 15楼02 → 1502; 15楼1502 → 1502; 5楼3 → 503.
+    floor_room = empty_to_null(f["floor_room"])
+    fr_starts = pc.fill_null(
+        pc.and_(
+            _startswith_elementwise(floor_room, floor),
+            pc.greater(pc.utf8_length(floor_room), pc.utf8_length(floor)),
+        ),
+        False,
+    )
+    padded = pc.binary_join_element_wise(floor, pc.utf8_lpad(floor_room, 2, "0"), "")
+    room_from_floor = pc.if_else(fr_starts, floor_room, padded)
+    room = pc.coalesce(
+        empty_to_null(f["room"]),
+        empty_to_null(f["room_end"]),
+        room_from_floor,
+        empty_to_null(f["dash_r3"]),
+        empty_to_null(f["dash_r2"]),
+    )
+    estate = empty_to_null(f["estate"])
+
+    # --- key ---------------------------------------------------------------
+    slot_road = pc.coalesce(road, pc.binary_join_element_wise(pa.scalar("@"), estate, ""))
+    slot_room = pc.coalesce(room, pc.binary_join_element_wise(pa.scalar("F"), floor, ""))
+    has_id = pc.or_(pc.or_(pc.is_valid(door), pc.is_valid(building)), pc.is_valid(slot_room))
+    key = pc.binary_join_element_wise(
+        *[pc.fill_null(x, "") for x in (slot_road, door, building, unit, slot_room)], "|"
+    )
+    key = pc.if_else(pc.and_(pc.is_valid(slot_road), has_id), key, pa.scalar(None, pa.string()))
+
+    return {
+        "province": province,
+        "city": city,
+        "district": district,
+        "street": empty_to_null(f["street"]),
+        "community": empty_to_null(f["community"]),
+        "road": road,
+        "door_number": door,
+        "estate": estate,
+        "building": building,
+        "unit": unit,
+        "floor": floor,
+        "room": room,
+        "address_key": key,
+    }
+
+
+def _startswith_elementwise(s: pa.Array, prefix: pa.Array, max_len: int = 4) -> pa.Array:
+    """Element-wise ``s.startswith(prefix)`` (Arrow's ``starts_with`` takes a
+    scalar pattern).  ``prefix`` is a floor number: at most ``max_len``
+    characters, so a small loop over its possible lengths suffices."""
+    plen = pc.utf8_length(prefix)
+    result = pa.nulls(len(s), pa.bool_())
+    for k in range(1, max_len + 1):
+        hit = pc.and_(pc.equal(plen, k), pc.equal(pc.utf8_slice_codeunits(s, 0, k), prefix))
+        result = pc.if_else(pc.equal(plen, k), hit, result)
+    return result
+
+
+def _process(arr: pa.Array) -> dict[str, pa.Array]:
+    norm = _normalise_text(arr)
+    parts = _parse(norm)
+    return {"address_norm": norm, **parts}
+
+
+def normalise_addresses(values: pd.Series) -> pd.DataFrame:
+    """Standardise a column of addresses; see the module docstring."""
+    arr = _as_arrow_strings(values)
+    n = len(arr)
+    if n >= _PARALLEL_MIN_ROWS:
+        # pyarrow.compute releases the GIL: two chunks on two threads.
+        step = -(-n // _THREADS)
+        chunks = [arr.slice(i, step) for i in range(0, n, step)]
+        with ThreadPoolExecutor(max_workers=_THREADS) as ex:
+            results = list(ex.map(_process, chunks))
+        cols = {c: pa.chunked_array([r[c] for r in results], pa.string()) for c in ADDRESS_COLUMNS}
+    else:
+        res = _process(arr)
+        cols = {c: res[c] for c in ADDRESS_COLUMNS}
+    out = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(cols[c]), dtype=_STRING) for c in ADDRESS_COLUMNS})
+    out.index = values.index
+    return out
+
+
+def normalise_address(s: Any) -> dict[str, Any]:
+    """Scalar form of :func:`normalise_addresses` (same code path)."""
+    row = normalise_addresses(pd.Series([s], dtype=object)).iloc[0]
+    return {k: (None if pd.isna(v) else str(v)) for k, v in row.items()}

@@ -1,0 +1,149 @@
+"""The whole sync through the real Dagster graph (`shiyou sync` in-process): publishing, history, failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from shiyou import cli
+from tests.pipeline.landing import copy_day, folder, make_day, write_source
+
+D1, D2, D3 = dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)
+
+
+def sync(landing: Path, warehouse: Path, day: dt.date | None = None) -> tuple[int, list[str]]:
+    return cli.run_sync(landing, warehouse, day)
+
+
+def query(warehouse: Path, sql: str, params=None):
+    with duckdb.connect(str(warehouse / "shiyou.duckdb"), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def tree_digest(warehouse: Path) -> str:
+    """Every byte and link of the published warehouse, as one hash."""
+    h = hashlib.sha256()
+    for p in sorted(warehouse.rglob("*")):
+        if p.name == ".sync.lock":
+            continue
+        rel = str(p.relative_to(warehouse))
+        if p.is_symlink():
+            h.update(f"L {rel} -> {p.readlink()}\n".encode())
+        elif p.is_file():
+            h.update(f"F {rel} ".encode() + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def test_first_sync_publishes_duckdb_and_parquet(tmp_path):
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    code, lines = sync(landing, wh)
+    assert code == cli.EXIT_OK, lines
+    counts = dict(query(wh, "SELECT source, count(*) FROM source_records GROUP BY 1"))
+    # family planning: 3 women + 2 husbands (rows 0 and 2 name one)
+    assert counts == {"civil_affairs": 3, "labour": 3, "family_planning": 5, "social_security": 3, "police": 3}
+    d = query(wh, "SELECT source, rows_read, rows_loaded, rows_quarantined, records_loaded, status FROM deliveries ORDER BY 1")
+    assert ("family_planning", 3, 3, 0, 5, "loaded") in d and len(d) == 5
+    parquet = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?, hive_partitioning=true)", [f"{wh}/parquet/source_records/**/*.parquet"]).fetchone()[0]
+    assert parquet == 17
+    assert (wh / "shiyou.duckdb").is_symlink() and (wh / "parquet").is_symlink()
+
+
+def test_masked_views_hold_no_full_ids(tmp_path):
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    sync(landing, wh)
+    ids = [r[0] for r in query(wh, "SELECT id_number FROM source_records_masked WHERE id_number IS NOT NULL")]
+    assert ids and all("********" in i for i in ids)
+    cols = [r[0] for r in query(wh, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'source_records_masked'")]
+    assert "id_number_raw" not in cols and "phone_raw" not in cols
+
+
+def test_same_file_twice_changes_nothing(tmp_path):
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    sync(landing, wh)
+    before = tree_digest(wh)
+    code, lines = sync(landing, wh)  # the same delivery again
+    assert code == cli.EXIT_OK and any("unchanged" in line for line in lines)
+    assert tree_digest(wh) == before
+    for s in ["police", "labour"]:  # re-sent byte-identical under the next date
+        copy_day(landing, s, D1, D2)
+    code, lines = sync(landing, wh, D2)
+    assert code == cli.EXIT_OK
+    assert tree_digest(wh) == before
+
+
+def test_missing_source_keeps_last_good_snapshot_and_says_so(tmp_path):
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    sync(landing, wh)
+    make_day(landing, D2, sources=["civil_affairs", "labour", "family_planning", "social_security"], n=4, tag="乙")
+    code, lines = sync(landing, wh, D2)
+    assert code == cli.EXIT_OK
+    assert any(line.split()[:2] == ["police", "kept"] and "keeps its snapshot of 2026-11-18" in line for line in lines)
+    snaps = dict(query(wh, "SELECT source, max(snapshot_date) FROM source_records GROUP BY 1"))
+    assert snaps["police"] == D1 and snaps["labour"] == D2
+    assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'police'")[0][0] == 3
+    assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'labour'")[0][0] == 4
+    history = query(wh, "SELECT snapshot_date, is_current FROM deliveries WHERE source = 'labour' ORDER BY 1")
+    assert history == [(D1, False), (D2, True)]
+
+
+def test_refused_delivery_keeps_snapshot_and_exits_distinctly(tmp_path):
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    sync(landing, wh)
+    make_day(landing, D2, n=2)
+    p = folder(landing, "police", D2) / f"gongan_syrk_{D2:%Y%m%d}.csv"
+    p.write_bytes(p.read_bytes().split(b"\n")[0] + b"\n")  # header only: never 'everyone left'
+    code, lines = sync(landing, wh, D2)
+    assert code == cli.EXIT_REFUSED
+    assert any("police" in line and "refused" in line and "gongan_syrk_20261119.csv" in line for line in lines)
+    assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'police'")[0][0] == 3
+    assert query(wh, "SELECT status, reason LIKE '%no records%' FROM deliveries WHERE source = 'police' AND snapshot_date = ?",
+                 [D2]) == [("refused", True)]
+    assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'labour'")[0][0] == 2
+
+
+def test_failed_run_leaves_warehouse_byte_for_byte(tmp_path, monkeypatch):
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    sync(landing, wh)
+    before = tree_digest(wh)
+    make_day(landing, D2, tag="新")
+
+    from shiyou.warehouse import tables
+
+    def broken_export(con, folder):  # the disk fills up while writing Parquet
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tables, "export_parquet", broken_export)
+    code, lines = sync(landing, wh, D2)
+    assert code == cli.EXIT_FAILED
+    assert len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in lines[0]
+    assert tree_digest(wh) == before
+    monkeypatch.undo()
+    code, _ = sync(landing, wh, D2)  # rerunning completes it
+    assert code == cli.EXIT_OK
+    assert query(wh, "SELECT count(DISTINCT snapshot_date) FROM source_records")[0][0] == 1
+    assert not list((wh / "releases").glob(".building-*"))
+
+
+def test_landing_folder_missing_is_one_clear_line(tmp_path):
+    code, lines = sync(tmp_path / "nope", tmp_path / "wh")
+    assert code == cli.EXIT_FAILED and lines == [f"shiyou: error: landing folder {tmp_path / 'nope'} does not exist"]
+
+
+def test_links_out_of_the_landing_folder_are_not_followed(tmp_path):
+    landing, wh, outside = tmp_path / "landing", tmp_path / "wh", tmp_path / "outside"
+    make_day(landing, D1, sources=["police"])
+    make_day(outside, D1, sources=["labour"])
+    (landing / "labour").symlink_to(outside / "labour", target_is_directory=True)
+    code, lines = sync(landing, wh, D1)
+    assert code == cli.EXIT_OK
+    assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'labour'")[0][0] == 0
