@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -140,7 +141,14 @@ def open_run(landing_dir: Path, warehouse: Path, sync_date: dt.date | None,
 
 
 def staging_connect(plan: RunPlan) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(Path(plan.building) / pub.DB_NAME))
+    """The release database being built. DuckDB's memory is capped so a district stays well under
+    4 GB of RAM (it spills to the release's scratch folder beyond that)."""
+    building = Path(plan.building)
+    con = duckdb.connect(str(building / pub.DB_NAME))
+    con.execute("SET memory_limit = ?", [os.environ.get("SHIYOU_DUCKDB_MEMORY", "2GB")])
+    con.execute("SET temp_directory = ?", [str(building / "scratch" / "duckdb_tmp")])
+    con.execute("SET preserve_insertion_order = true")
+    return con
 
 
 # --------------------------------------------------------------------------- 2. per source
