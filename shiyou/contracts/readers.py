@@ -145,6 +145,8 @@ def _read_text(con, contract: SourceContract, path: Path, table: str, scratch_di
             "message": [_duck_message(t, m) for t, m in zip(rejects["error_type"], rejects["error_message"])],
             "raw": rejects["csv_line"],
         })
+        rejects_out = _recount_fields(con, table, text, len(headers), delim, quote, rejects_out)
+        n_ok = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
     else:
         # Quoted fields spanning lines or blank lines: DuckDB counts records, not
         # lines, so re-read with the csv module, which tracks editor lines.
@@ -152,6 +154,38 @@ def _read_text(con, contract: SourceContract, path: Path, table: str, scratch_di
         n_ok = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
     rejects_out = _mark_truncated_tail(rejects_out, text, physical_lines)
     return ReadResult(table, headers, n_ok + len(rejects_out), rejects_out.reset_index(drop=True), notes)
+
+
+def _field_count(line: str, delim: str, quote: str | None) -> int:
+    if quote and quote in line:
+        return len(next(csv.reader([line], delimiter=delim, quotechar=quote)))
+    return line.count(delim) + 1
+
+
+def _recount_fields(con, table: str, text: str, width: int, delim: str, quote: str | None,
+                    rejects: pd.DataFrame) -> pd.DataFrame:
+    """Reject lines whose field count is not the header's, which DuckDB may have accepted.
+
+    DuckDB's reader takes a line with one extra, empty, trailing field as a trailing
+    delimiter and loads it — shifted by a column when the extra comma sits mid-line.
+    Counting delimiters per line is cheap (str.count) and settles it.
+    """
+    lines = text.split("\n")
+    already = set(rejects["line_no"].tolist())
+    bad: list[tuple[int, str, str, str]] = []
+    for i in range(1, len(lines)):
+        line = lines[i].rstrip("\r")
+        if not line and i == len(lines) - 1:
+            break  # the newline that ends the file
+        n = _field_count(line, delim, quote)
+        if n != width and (i + 1) not in already:
+            bad.append((i + 1, "wrong_column_count", f"expected: {width} fields, found: {n}", line))
+    if not bad:
+        return rejects
+    con.execute(f"DELETE FROM {quote_ident(table)} WHERE {LINE_NO} IN (SELECT unnest(?::BIGINT[]))",
+                [[b[0] for b in bad]])
+    extra = pd.DataFrame(bad, columns=REJECT_COLUMNS)
+    return pd.concat([rejects, extra], ignore_index=True).sort_values("line_no", kind="stable")
 
 
 def _duck_rule(error_type: str) -> str:

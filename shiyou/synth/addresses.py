@@ -81,7 +81,8 @@ def build_dwellings(rng: np.random.Generator, n_estate: int, n_village: int) -> 
         site = np.searchsorted(np.cumsum(e_cap / e_cap.sum()), rng.random(k), side="right")
         site = np.minimum(site, n_sites - 1)
         b = (rng.random(k) * e_buildings[site]).astype(np.int64) + 1
-        u = np.where(e_units[site] > 0, (rng.random(k) * np.maximum(e_units[site], 1)).astype(np.int64) + 1, 0)
+        units = np.maximum(e_units[site], 1)
+        u = np.where(e_units[site] > 0, (rng.random(k) * units).astype(np.int64) + 1, 0)
         f = (rng.random(k) * e_floors[site]).astype(np.int64) + 1
         r = (rng.random(k) * e_rooms[site]).astype(np.int64) + 1
         return site, b, u, f, r

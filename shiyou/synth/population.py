@@ -99,10 +99,11 @@ class Population:
         self.flags.setdefault(name, np.zeros(len(self), bool))[idx] = True
 
 
-def age_at(birth: np.ndarray, at: np.datetime64) -> np.ndarray:
+def age_at(birth: np.ndarray, at) -> np.ndarray:
+    """Age in whole years on date(s) `at` (a scalar or one date per person)."""
     by, bm, bd = ymd_parts(birth)
-    ay, am, ad = ymd_parts(np.array([at], dtype="datetime64[D]"))
-    return ay[0] - by - ((bm * 100 + bd) > (am[0] * 100 + ad[0]))
+    ay, am, ad = ymd_parts(np.broadcast_to(np.asarray(at, dtype="datetime64[D]"), birth.shape))
+    return ay - by - ((bm * 100 + bd) > (am * 100 + ad))
 
 
 def hard_case_count(name: str, n_active: int) -> int:
@@ -243,7 +244,11 @@ def _ages_and_sexes(rng, hh, p):
     head_sex = np.where(hh["head_male"], 1, 2)
     # A spouse is about two years younger than a husband, older than a wife.
     gap = np.rint(rng.normal(0, 3, head_age.shape[0])).astype(np.int64)
-    spouse_age = np.clip(head_age + np.where(head_sex == 1, -2, 2) + gap, 18, 99)
+    # Legal marriage ages: 22 for men, 20 for women.
+    min_head = np.where(head_sex == 1, 22, 20)
+    head_age = np.where(hh["has_spouse"], np.maximum(head_age, min_head), head_age)
+    min_spouse = np.where(head_sex == 1, 20, 22)
+    spouse_age = np.clip(head_age + np.where(head_sex == 1, -2, 2) + gap, min_spouse, 99)
     mother_age = np.where(hh["has_spouse"] & (head_sex == 1), spouse_age, head_age)
     age = np.zeros(n, np.int64)
     sex = np.zeros(n, np.int64)
@@ -679,8 +684,11 @@ def _jobs(rng, pop: Population) -> None:
     form = table(lx.LEGAL_FORMS)[rng.integers(0, len(lx.LEGAL_FORMS), n_emp)]
     city = np.where(rng.random(n_emp) < 0.5, "广州市", np.where(rng.random(n_emp) < 0.5, "广州", "广州市天河区"))
     employers = np.unique(cat(city, b1, b2, ind, form))
+    # A few big employers (universities, the metro) take ~8% of jobs; the rest is long-tailed.
+    small = rng.pareto(1.5, employers.size) + 1
+    big = np.full(len(lx.BIG_EMPLOYERS), small.sum() * 0.08 / 0.92 / len(lx.BIG_EMPLOYERS))
     employers = np.concatenate([table(lx.BIG_EMPLOYERS), employers]).astype(T)
-    w = np.concatenate([np.full(len(lx.BIG_EMPLOYERS), 40.0), rng.pareto(1.5, employers.size - len(lx.BIG_EMPLOYERS)) + 1])
+    w = np.concatenate([big, small])
     has_emp = pop.employment == EMPLOYED
     pop.employer[has_emp] = employers[weighted(rng, w, int(has_emp.sum()))]
     # Education by generation and registration.
@@ -697,7 +705,6 @@ def _jobs(rng, pop: Population) -> None:
     pop.education = edu
     pop.disabled = rng.random(n) < POPULATION["disabled"] * np.where(age >= 60, 2.0, 0.7)
     H = pop.hh_number.shape[0]
-    low = rng.random(H) < POPULATION["low_income_household"] * 1.6
     hh_reg = np.zeros(H, bool)
     hh_reg[pop.household] = reg
-    pop.hh_low_income = low & hh_reg  # 低保 needs a local hukou
+    pop.hh_low_income = hh_reg & (rng.random(H) < POPULATION["low_income_household"])

@@ -18,7 +18,7 @@ POPULATION = {
     "former_name": 0.025,  # people with a 曾用名
     "landline": 0.04,  # households with a landline
     "changed_mobile": 0.10,  # people whose mobile changed (old number still around)
-    "low_income_household": 0.025,
+    "low_income_household": 0.04,  # of registered households (低保 needs a local hukou)
     "disabled": 0.018,
 }
 
@@ -27,16 +27,30 @@ COVERAGE = {
     "police_registered": 0.995, "police_migrant": 0.94, "police_foreign": 0.95,
     "police_deceased_cancelled": 0.95,
     "police_moved_cancelled": 0.75, "police_moved_still_active": 0.15,  # rest: never in
-    "ss_child": 0.45, "ss_employed": 0.85, "ss_flexible": 0.55, "ss_unemployed": 0.6,
-    "ss_retired": 0.85, "ss_other_adult": 0.30, "ss_foreign": 0.35,
+    "ss_child": 0.35, "ss_employed": 0.80, "ss_flexible": 0.50, "ss_unemployed": 0.5,
+    "ss_retired": 0.75, "ss_other_adult": 0.20, "ss_foreign": 0.35,
     "ss_deceased": 0.5, "ss_moved": 0.5,
-    "labour_employed": 0.26, "labour_unemployed": 0.9, "labour_flexible": 0.5,
+    "labour_employed": 0.36, "labour_unemployed": 0.9, "labour_flexible": 0.5,
     "labour_retired": 0.04, "labour_moved": 0.3,
     "civil_80plus": 0.85, "civil_low_income": 0.9, "civil_disabled": 0.8,
     "civil_temporary": 0.006, "civil_extremely_poor": 0.25, "civil_second_service": 0.08,
-    "fp_married": 0.80, "fp_unmarried_20plus": 0.22, "fp_teen": 0.04, "fp_moved": 0.3,
+    "fp_married": 0.55, "fp_unmarried_20plus": 0.15, "fp_teen": 0.04, "fp_moved": 0.3,
     "fp_husband_named": 0.92,  # married rows that name the husband
     "fp_husband_id": 0.40,  # rows naming the husband that also give his ID
+}
+
+# --- departmental habits (facts of each extract, not dirt) -----------------------------
+HABITS = {
+    # Share of records of a household with a landline that give the landline.
+    "landline_police": 0.3, "landline_social_security": 0.1, "landline_civil_affairs": 0.3,
+    "landline_civil_affairs_70plus": 0.7, "landline_family_planning": 0.2,
+    "police_duplicate_noticed": 0.25,  # cancelled as 重复登记
+    "police_other_reason": 0.01,  # ZXYY 其他
+    "civil_stopped": 0.05,  # 停发
+    "civil_ethnic_blank": 0.03, "civil_marital_blank": 0.10,
+    "fp_birth_date_cell": 0.7,  # else text YYYY/M/D
+    "fp_opened_date_cell": 0.6,  # else text YYYY-MM-DD
+    "fp_hukou_county_only": 0.55,  # registered women: 户籍地 just 广东省广州市天河区
 }
 
 # --- hard cases: share of actual residents (at least one each when N allows) ---------
@@ -85,17 +99,17 @@ DIRT_RATES = {
     "sex_unknown_code": 0.003,  # police only: 0 / 9
     "sex_flipped": 0.001,
     # addresses
-    "addr_other_style": 0.35,  # written in another of the dozen ways
+    "addr_other_style": 0.25,  # written in another of the dozen ways
     "addr_estate_dropped": 0.03,
     "addr_traditional": 0.004,
-    "addr_stale": 0.45,  # share of in-district movers whose old address is used
+    "addr_stale": 0.35,  # of in-district movers: the old address is still on file
     # phones
     "phone_plus86": 0.02,
     "phone_spaces": 0.02,
     "phone_dashes": 0.015,
     "phone_blank": 0.05,
-    "phone_stale": 0.35,  # share of changed numbers still on file
-    "phone_as_number": 0.05,  # xlsx only: a numeric cell
+    "phone_stale": 0.30,  # of changed numbers: the old one is still on file
+    "phone_as_number": 0.02,  # xlsx only: a numeric cell
     # civil affairs only: free text with commas / quotes (RFC 4180 quoting needed)
     "text_punctuation": 0.02,
 }
@@ -108,8 +122,7 @@ SOURCE_DIRT_FACTOR = {
 EXCEL_ONLY = {"id_apostrophe", "id_sci_notation", "id_excel_precision"}
 EXCEL_SOURCES = {"labour", "civil_affairs", "family_planning"}
 # Kinds whose rate is a share of eligible values (not scaled by the source factor).
-SHARE_KINDS = {"id_lowercase_x", "name_separator", "name_parts_swapped", "name_transliteration",
-               "addr_other_style", "addr_stale", "phone_stale"}
+SHARE_KINDS = {"id_lowercase_x", "name_separator", "name_parts_swapped", "name_transliteration"}
 
 # --- broken rows: share of rows, at least one of each per file while dirt is on -------
 BROKEN_RATES = {"wrong_column_count": 0.0012, "missing_name": 0.0010}

@@ -203,3 +203,17 @@ def test_xlsx_wrong_sheet_is_refused(tmp_path):
                    [row("family_planning", 档案编号="JS1", 女方姓名="王芳")])
     with pytest.raises(DeliveryRefused, match="sheet '育龄妇女信息' not found"):
         ingest(tmp_path, "family_planning", p)
+
+
+def test_one_extra_empty_trailing_field_is_not_loaded_shifted(tmp_path):
+    """DuckDB alone takes `…,0,,` + one stray comma as a trailing delimiter; we count fields ourselves."""
+    p = write_csv(tmp_path / "gongan_syrk_20261120.csv", headers("police"), _police_rows(3))
+    lines = p.read_text(encoding="utf-8").splitlines()
+    cells = lines[2].split(",")
+    cells.insert(11, "天河路1号")  # a comma typed inside JZDZ; the row now ends in an extra empty field
+    cells[-1:] = []
+    lines[2] = ",".join(cells) + ","
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res, recs, quar = ingest(tmp_path, "police", p)
+    assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (3, 2, 1)
+    assert quar.iloc[0]["line_no"] == 3 and quar.iloc[0]["rule"] == "wrong_column_count"
