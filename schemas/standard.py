@@ -126,9 +126,8 @@ class StandardPersonRecord(pa.DataFrameModel):
 
     @pa.dataframe_check(name="birth_date_id_mismatch")
     def _birth_vs_id(cls, df):
-        id_month = df["id_birth_date"].astype("string").str.slice(0, 7)
         same_day = df["birth_date"] == df["id_birth_date"]
-        same_month = df["birth_year_month"].astype("string") == id_month
+        same_month = df["birth_year_month"] == df["__id_birth_ym"]
         precise = df["birth_date"].notna()
         ok = same_day.where(precise, same_month)
         return ok.fillna(True).astype(bool)

@@ -75,7 +75,7 @@ def prepare_codes(con: duckdb.DuckDBPyConnection) -> None:
 
 
 _VALIDATION_EXTRA = [
-    "__row", "__key_rank", "__id_repeat", "__division_known", "birth_date_raw", "registered_on",
+    "__row", "__key_rank", "__id_repeat", "__division_known", "__id_birth_ym", "birth_date_raw", "registered_on",
     "registered_on_raw", "status_date", "status_date_raw", "phone_raw", "sex_raw", "ethnic_group_raw",
     "marital_status_raw", "education_raw", "relation_to_head_raw", "id_type_raw", "population_type_raw",
     "status_raw",
@@ -193,7 +193,7 @@ def create_empty_source_tables(con: duckdb.DuckDBPyConnection, source: str) -> N
     con.execute(f"CREATE OR REPLACE TABLE {quote_ident(mapped)} ({cols})")
     standardise(con, mapped, std, snapshot_date=dt.date(2000, 1, 1), file="", area_code="020")
     con.execute(f"""CREATE OR REPLACE TABLE {quote_ident(records_table(source))} AS
-        SELECT * EXCLUDE (__key_rank, __id_repeat, __division_known), CAST([] AS VARCHAR[]) AS quality_flags
+        SELECT * EXCLUDE (__key_rank, __id_repeat, __division_known, __id_birth_ym), CAST([] AS VARCHAR[]) AS quality_flags
         FROM {quote_ident(std)} LIMIT 0""")
     con.execute(f"CREATE OR REPLACE TABLE {quote_ident(quarantine_table(source))} {QUARANTINE_DDL}")
     con.execute(f"DROP TABLE {quote_ident(mapped)}; DROP TABLE {quote_ident(std)}")

@@ -91,6 +91,7 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
                  ELSE d.status END AS status,
             d.status_raw, d.status_date, d.status_date_raw, d.registration_cancelled,
             d.registered_on, d.registered_on_raw, d.employer, d.attributes,
+            strftime({idd['id_birth_date']}, '%Y-%m') AS __id_birth_ym,
             row_number() OVER (PARTITION BY d.record_id ORDER BY d.line_no) AS __key_rank,
             CASE WHEN __id18 IS NOT NULL THEN count(*) OVER (PARTITION BY __id18) END AS __id_repeat,
             CASE WHEN __id18 IS NULL OR substr(__id18, 1, 1) = '9' OR substr(__id18, 1, 2) IN ('81', '82', '83')

@@ -28,13 +28,18 @@ def _one(col: str, fmt: str) -> str:
     return f"CAST(try_strptime({col}, {literal(fmt)}) AS DATE)"
 
 
+def plausible(expr: str) -> str:
+    """Dates outside 1800–2199 are typing accidents (year 0000, 9999); they also break Python dates."""
+    return f"(CASE WHEN {expr} BETWEEN DATE '1800-01-01' AND DATE '2199-12-31' THEN {expr} END)"
+
+
 def sql_day(col: str, formats: list[str]) -> str:
-    """Day-precision date, or NULL (unparseable, impossible or month-only)."""
+    """Day-precision date, or NULL (unparseable, impossible, implausible or month-only)."""
     parts = [_one(col, f) for f in formats if has_day(f)]
-    return f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS DATE)"
+    return plausible(f"coalesce({', '.join(parts)})") if parts else "CAST(NULL AS DATE)"
 
 
 def sql_month(col: str, formats: list[str]) -> str:
     """First day of the month for month-only formats, else NULL."""
     parts = [_one(col, f) for f in formats if not has_day(f)]
-    return f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS DATE)"
+    return plausible(f"coalesce({', '.join(parts)})") if parts else "CAST(NULL AS DATE)"

@@ -104,10 +104,12 @@ def sql_columns(cleaned: str) -> dict[str, str]:
 
 
 def sql_derived(id_col: str) -> dict[str, str]:
+    from shiyou.standard.dates import plausible
+
     """Facts read off an 18-character ID: division, birth date, sex."""
     return {
         "id_division": f"substr({id_col}, 1, 6)",
-        "id_birth_date": f"CAST(try_strptime(substr({id_col}, 7, 8), '%Y%m%d') AS DATE)",
+        "id_birth_date": plausible(f"CAST(try_strptime(substr({id_col}, 7, 8), '%Y%m%d') AS DATE)"),
         "id_sex": f"CASE WHEN {id_col} IS NULL THEN NULL "
         f"WHEN CAST(substr({id_col}, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END",
     }

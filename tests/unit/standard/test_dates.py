@@ -29,3 +29,9 @@ def test_month_only_is_not_a_day(duck):
 def test_datetime_text(duck):
     got = eval_sql(duck, ["2023/01/05 12:03:04"], lambda v: dates.sql_day(v, ["%Y/%m/%d %H:%M:%S"]))
     assert got == [dt.date(2023, 1, 5)]
+
+
+def test_implausible_years_are_not_dates(duck):
+    """Year 0000 or 9999 is a typing accident (and would break Python's date type downstream)."""
+    got = eval_sql(duck, ["00000101", "99991231", "18991231"], lambda v: dates.sql_day(v, ["%Y%m%d"]))
+    assert got == [None, None, dt.date(1899, 12, 31)]
