@@ -144,6 +144,7 @@ def staging_connect(plan: RunPlan) -> duckdb.DuckDBPyConnection:
     """The release database being built. DuckDB's memory is capped so a district stays well under
     4 GB of RAM (it spills to the release's scratch folder beyond that)."""
     building = Path(plan.building)
+    (building / "scratch" / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(building / pub.DB_NAME))
     con.execute("SET memory_limit = ?", [os.environ.get("SHIYOU_DUCKDB_MEMORY", "2GB")])
     con.execute("SET temp_directory = ?", [str(building / "scratch" / "duckdb_tmp")])
@@ -176,8 +177,8 @@ def ingest_source(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: Sourc
     sp = plan.sources[contract.source]
     sync_date = dt.date.fromisoformat(plan.sync_date)
     if sp.action == "load":
-        scratch = Path(plan.building) / "scratch"
-        scratch.mkdir(exist_ok=True)
+        scratch = Path(plan.building) / "scratch" / contract.source
+        scratch.mkdir(parents=True, exist_ok=True)
         try:
             res: DeliveryResult = ingest_file(
                 con, contract, Path(sp.path), snapshot_date=sync_date, scratch_dir=scratch,
@@ -225,6 +226,7 @@ def publish(con: duckdb.DuckDBPyConnection, plan: RunPlan) -> str:
     tables.export_parquet(con, building / pub.PARQUET)
     con.execute("CHECKPOINT")
     con.close()
+    shutil.rmtree(building / "scratch", ignore_errors=True)  # never part of a release
     final = pub.swap_in(Path(plan.warehouse), building)
     return final.name
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from shiyou.contracts.model import SourceContract
 from shiyou.sql import quote_ident
@@ -254,13 +255,21 @@ def _read_text_slow(con, contract: SourceContract, text: str, headers: list[str]
             continue
         rows.append(row)
         lines.append(line_no)
-    frame = pd.DataFrame(rows, columns=headers, dtype=object)
-    frame[LINE_NO] = pd.Series(lines, dtype="int64")
-    con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
-    con.register("__slow_rows", frame)
-    con.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM __slow_rows")
-    con.unregister("__slow_rows")
+    _load_text_rows(con, table, headers, rows, lines)
     return pd.DataFrame(rejects, columns=REJECT_COLUMNS) if rejects else _empty_rejects()
+
+
+def _load_text_rows(con, table: str, headers: list[str], rows: list[list], lines: list[int]) -> None:
+    """Rows of text cells → a VARCHAR table (typed as text up front: a column blank for its
+    first thousand rows must not be guessed as NULL-typed)."""
+    columns = list(zip(*rows)) if rows else [() for _ in headers]
+    arrays = [pa.array(col, type=pa.string()) for col in columns]
+    arrays.append(pa.array(lines, type=pa.int64()))
+    arrow = pa.Table.from_arrays(arrays, names=[*headers, LINE_NO])
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+    con.register("__text_rows", arrow)
+    con.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM __text_rows")
+    con.unregister("__text_rows")
 
 
 # --------------------------------------------------------------------------- xlsx
@@ -317,12 +326,6 @@ def _read_xlsx(con, contract: SourceContract, path: Path, table: str) -> ReadRes
         cells = (cells + [None] * width)[:width]
         data.append(cells)
         lines.append(i)
-    frame = pd.DataFrame(data, columns=headers, dtype=object)
-    frame[LINE_NO] = pd.Series(lines, dtype="int64")
-    con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
-    con.register("__xlsx_rows", frame)
-    cols = ", ".join(f"CAST({quote_ident(h)} AS VARCHAR) AS {quote_ident(h)}" for h in headers)
-    con.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT {cols}, {LINE_NO} FROM __xlsx_rows")
-    con.unregister("__xlsx_rows")
+    _load_text_rows(con, table, headers, data, lines)
     rej = pd.DataFrame(rejects, columns=REJECT_COLUMNS) if rejects else _empty_rejects()
     return ReadResult(table, headers, len(data) + len(rej), rej, notes)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from shiyou.contracts.model import SourceContract
 from shiyou.contracts.readers import LINE_NO, read_delivery
@@ -105,10 +106,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
     frame = con.sql(f"SELECT {cols} FROM {quote_ident(std)} ORDER BY __row").to_arrow_table() \
         .to_pandas(types_mapper=pd.ArrowDtype)
     result = validate_records(frame)
-    verdicts = pd.DataFrame({
-        "__row": frame["__row"].astype("int64").to_numpy(),
-        "errors": result.errors,
-        "quality_flags": result.warnings,
+    # Typed up front: a thousand flag-free rows must not make DuckDB guess NULL[] for the lists.
+    verdicts = pa.table({
+        "__row": pa.array(frame["__row"].astype("int64").to_numpy(), type=pa.int64()),
+        "errors": pa.array(result.errors.tolist(), type=pa.list_(pa.string())),
+        "quality_flags": pa.array(result.warnings.tolist(), type=pa.list_(pa.string())),
     })
     del frame
     con.register("__verdicts", verdicts)

@@ -18,9 +18,9 @@ from shiyou.standard import id_number, phones
 from shiyou.standard.addresses import normalise_addresses
 from shiyou.standard.names import normalise_names
 
-NAME_COLUMNS = ["name_norm", "name_key", "name_pinyin", "name_pinyin_fuzzy", "name_surname"]
-ADDRESS_PARTS = ["province", "city", "district", "street", "road", "door_number", "estate",
-                 "building", "unit", "room"]
+NAME_COLUMNS = ["name_norm", "name_key", "name_pinyin", "name_pinyin_fuzzy", "name_surname", "name_is_minority"]
+ADDRESS_PARTS = ["province", "city", "district", "street", "community", "road", "door_number", "estate",
+                 "building", "unit", "floor", "room"]
 RESIDENT_LIKE = "(id_type IS NULL OR id_type = 'resident_id')"
 
 

@@ -10,15 +10,18 @@ Everything here is used by ``names.py`` and ``addresses.py``:
 * Arrow-array helpers so callers can work on whole columns (pyarrow.compute
   runs RE2 in C++; only the rare rows that need a Python callable leave it).
 
-No pandas / dagster imports: this module is engine-neutral.
+No dagster imports; pandas only at the column boundary.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -228,3 +231,60 @@ def empty_to_null(arr: pa.Array) -> pa.Array:
     """``""`` → null (``extract_regex`` returns ``""`` for groups that did
     not take part in the match)."""
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+# --------------------------------------------------------------------------
+# Column plumbing shared by names.py and addresses.py
+# --------------------------------------------------------------------------
+
+#: Columns smaller than this are processed on the calling thread.
+PARALLEL_MIN_ROWS = 50_000
+#: pyarrow.compute releases the GIL, so two chunks on two threads use both
+#: cores of the reference machine.
+THREADS = 2
+
+
+def as_arrow_strings(values: pd.Series) -> pa.Array:
+    """Series → Arrow string array; anything that is not a str (NaN, None,
+    numbers from a badly typed sheet) becomes null."""
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arr = pa.array([v if isinstance(v, str) else None for v in values.tolist()], type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
+
+
+def run_chunked(
+    fn: Callable[[pa.Array], dict[str, pa.Array]],
+    arr: pa.Array,
+    columns: list[str],
+    min_rows: int | None = None,
+) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """Run ``fn`` (Arrow array → named result arrays) over ``arr`` split in
+    :data:`THREADS` contiguous chunks on as many threads, re-assembled in
+    order.  Row results must not depend on the other rows of the chunk."""
+    n = len(arr)
+    if n < (PARALLEL_MIN_ROWS if min_rows is None else min_rows) or THREADS < 2:
+        res = fn(arr)
+        return {c: res[c] for c in columns}
+    step = -(-n // THREADS)
+    chunks = [arr.slice(i, step) for i in range(0, n, step)]
+    with ThreadPoolExecutor(max_workers=THREADS) as ex:
+        results = list(ex.map(fn, chunks))
+    return {c: pa.chunked_array([r[c] for r in results]) for c in columns}
+
+
+def to_frame(cols: dict[str, pa.Array | pa.ChunkedArray], index: pd.Index) -> pd.DataFrame:
+    """Arrow results → DataFrame: strings as ``string[pyarrow]`` (zero copy),
+    booleans as nullable ``boolean``."""
+    data = {}
+    for name, a in cols.items():
+        if pa.types.is_boolean(a.type):
+            data[name] = pd.Series(a.to_pandas(), dtype="boolean").array
+        else:
+            data[name] = pd.arrays.ArrowStringArray(a.cast(pa.string()) if a.type != pa.string() else a)
+    out = pd.DataFrame(data)
+    out.index = index
+    return out

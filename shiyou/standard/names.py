@@ -12,8 +12,10 @@ Columns produced (one row per input row, same index):
     minority-name separator unified to ``·`` (U+00B7); runs of separators
     collapsed, leading/trailing ones dropped.  Characters as delivered: NOT
     converted to simplified (t2s is lossy for names: 於→于, 乾→干).
-    Names containing Latin letters (passports) are upper-cased and keep
-    single spaces between words instead.
+    Separators are ``· • ・ ‧ ∙ ⋅ ● . 。 -`` and dash variants (a typist who
+    cannot find the middle dot uses a full stop or a hyphen).  Names with
+    Latin or other non-Han letters (passports) are upper-cased, keep single
+    spaces between words and keep ``.``/``-`` as delivered.
 ``name_key``
     ``name_norm`` converted traditional→simplified char by char, then every
     non-letter (separators, spaces, digits, punctuation such as ``*``/``?``)
@@ -33,10 +35,11 @@ Columns produced (one row per input row, same index):
     The surname of ``name_key``: a known two-character compound surname
     (from ``schemas/codes/surname_pinyin.csv``) if the key starts with one
     and has at least 3 characters, else the first character.  Null for
-    minority and Latin names (they have no Han surname).
+    minority and Latin/foreign-script names (they have no Han surname).
 ``name_is_minority``
-    True when ``name_norm`` contains a separator, or the key has ≥ 5 Han
-    characters (long transliterated name written without separator).
+    True when a Han-script ``name_norm`` contains a separator, or the key has
+    ≥ 5 Han characters (long transliterated name written without separator;
+    爱新觉罗溥仪 too).  False for Latin/foreign-script names.
 
 A null / NaN / blank input, or one whose key is empty, gives an all-null row.
 """
@@ -44,6 +47,7 @@ A null / NaN / blank input, or one whose key is empty, gives an all-null row.
 from __future__ import annotations
 
 import csv
+import threading
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -57,8 +61,11 @@ from shiyou.standard.chinese import (
     CANONICAL_NAME_SEPARATOR,
     NAME_SEPARATORS,
     RE2_SPACE,
+    as_arrow_strings,
     empty_to_null,
     nfkc_array,
+    run_chunked,
+    to_frame,
     to_simplified_array,
 )
 
@@ -74,8 +81,6 @@ NAME_COLUMNS = [
 #: A key this long with no separator is taken to be a transliterated
 #: (minority / foreign) name.  Han names are 2–4 characters; 5+ is rare.
 MINORITY_MIN_HAN_LEN = 5
-
-_STRING = pd.StringDtype("pyarrow")
 
 # RE2 class of all separators (escaped for a character class).
 _SEP_CLASS = "[" + "".join("\\x{%X}" % ord(c) for c in NAME_SEPARATORS) + "]"
@@ -127,32 +132,26 @@ class _PinyinMemo:
     with only the characters actually seen (a few thousand)."""
 
     def __init__(self) -> None:
-        # Latin capitals are lower-cased in pinyin output.
-        latin = {cp: chr(cp + 32) for cp in range(ord("A"), ord("Z") + 1)}
-        self.plain: dict[int, str] = dict(latin)
-        self.fuzzy: dict[int, str] = dict(latin)
+        self.plain: dict[int, str] = {}
+        self.fuzzy: dict[int, str] = {}
         self._seen: set[str] = set()
+        # Two chunks run on two threads: a character must not be marked seen
+        # before its table entries exist.
+        self._lock = threading.Lock()
 
     def ensure(self, chars: set[str]) -> None:
-        new = chars - self._seen
-        if not new:
+        if not chars - self._seen:
             return
         from pypinyin import Style, pinyin  # lazy: import costs ~0.3 s
 
-        for c in new:
-            self._seen.add(c)
-            if not _is_han(c):
-                continue
-            syl = pinyin(c, style=Style.NORMAL, heteronym=False, errors="default")[0][0]
-            if syl == c:  # no reading known: keep the character as a token
-                self.plain[ord(c)] = " " + c
-                self.fuzzy[ord(c)] = " " + c
-            else:
-                self.plain[ord(c)] = " " + syl
-                self.fuzzy[ord(c)] = " " + fold_syllable(syl)
-
-    def given(self, s: str) -> tuple[str, str]:
-        return s.translate(self.plain), s.translate(self.fuzzy)
+        with self._lock:
+            for c in chars - self._seen:
+                if _is_han(c):
+                    syl = pinyin(c, style=Style.NORMAL, heteronym=False, errors="default")[0][0]
+                    # no reading known: keep the character itself as a token
+                    self.plain[ord(c)] = " " + syl
+                    self.fuzzy[ord(c)] = " " + (syl if syl == c else fold_syllable(syl))
+                self._seen.add(c)
 
 
 _MEMO = _PinyinMemo()
@@ -173,30 +172,23 @@ def _surname_pinyin(surname: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------
 
 
-def _as_arrow_strings(values: pd.Series) -> pa.Array:
-    """Series → Arrow string array; anything not a str (NaN, None, numbers
-    from a badly typed sheet) becomes null."""
-    if isinstance(values.dtype, pd.StringDtype) or (
-        isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_string(values.dtype.pyarrow_dtype)
-    ):
-        arr = pa.array(values, type=pa.string(), from_pandas=True)
-    else:
-        arr = pa.array([v if isinstance(v, str) else None for v in values.tolist()], type=pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr
-
-
 def _null_strings(n: int) -> pa.Array:
     return pa.nulls(n, pa.string())
 
 
 def normalise_names(values: pd.Series) -> pd.DataFrame:
     """Standardise a column of names; see the module docstring for columns."""
-    n = len(values)
-    arr = nfkc_array(_as_arrow_strings(values))
+    cols = run_chunked(_process, as_arrow_strings(values), NAME_COLUMNS)
+    return to_frame(cols, values.index)
 
-    has_latin = pc.fill_null(pc.match_substring_regex(arr, "[A-Za-z]"), False)
+
+def _process(arr: pa.Array) -> dict[str, pa.Array]:
+    n = len(arr)
+    arr = nfkc_array(arr)
+
+    # Latin (passports) or another non-Han script: no Han surname, and the
+    # spaces between words are kept.
+    foreign = pc.fill_null(pc.match_substring_regex(arr, r"[^\p{Han}\P{L}]"), False)
 
     # Han / other names: drop every space, unify separators.
     cjk = pc.replace_substring_regex(arr, _JUNK, "")
@@ -206,7 +198,7 @@ def normalise_names(values: pd.Series) -> pd.DataFrame:
     lat = pc.utf8_upper(arr)
     lat = pc.replace_substring_regex(lat, _NON_ASCII_SEP_CLASS + "+", CANONICAL_NAME_SEPARATOR)
     lat = pc.utf8_trim_whitespace(pc.replace_substring_regex(lat, _JUNK, " "))
-    norm = pc.if_else(has_latin, lat, cjk)
+    norm = pc.if_else(foreign, lat, cjk)
 
     key = to_simplified_array(norm)
     key = empty_to_null(pc.replace_substring_regex(key, r"[^\p{L}]+", ""))
@@ -218,7 +210,7 @@ def normalise_names(values: pd.Series) -> pd.DataFrame:
     han_only = pc.fill_null(pc.match_substring_regex(key, r"^\p{Han}+$"), False)
     has_sep = pc.fill_null(pc.match_substring(norm, CANONICAL_NAME_SEPARATOR), False)
     long_han = pc.and_(han_only, pc.fill_null(pc.greater_equal(key_len, MINORITY_MIN_HAN_LEN), False))
-    is_minority = pc.and_(pc.and_not(pc.or_(has_sep, long_han), has_latin), valid)
+    is_minority = pc.and_(pc.and_not(pc.or_(has_sep, long_han), foreign), valid)
     is_minority = pc.if_else(valid, is_minority, pa.scalar(None, pa.bool_()))
 
     first2 = pc.utf8_slice_codeunits(key, 0, 2)
@@ -227,7 +219,7 @@ def normalise_names(values: pd.Series) -> pd.DataFrame:
         pc.fill_null(pc.greater_equal(key_len, 3), False),
     )
     # No Han surname for Latin or minority names.
-    has_surname = pc.and_(pc.and_not(valid, has_latin), pc.invert(pc.fill_null(is_minority, False)))
+    has_surname = pc.and_(pc.and_not(valid, foreign), pc.invert(pc.fill_null(is_minority, False)))
     surname = pc.if_else(compound, first2, pc.utf8_slice_codeunits(key, 0, 1))
     surname = pc.if_else(has_surname, surname, _null_strings(n))
     given = pc.if_else(
@@ -254,21 +246,17 @@ def normalise_names(values: pd.Series) -> pd.DataFrame:
         # The given-name table emits " syl" per character: concatenating and
         # trimming gives single-space separated syllables.
         out = pc.binary_join_element_wise(pc.fill_null(sur, ""), giv, "")
-        out = pc.utf8_trim(out, " ")
+        out = pc.utf8_lower(pc.utf8_trim(out, " "))
         return pc.if_else(valid, out, _null_strings(n))
 
-    out = pd.DataFrame(
-        {
-            "name_norm": pd.Series(pd.arrays.ArrowStringArray(norm), dtype=_STRING),
-            "name_key": pd.Series(pd.arrays.ArrowStringArray(key), dtype=_STRING),
-            "name_pinyin": pd.Series(pd.arrays.ArrowStringArray(_join(sur_plain, giv_plain)), dtype=_STRING),
-            "name_pinyin_fuzzy": pd.Series(pd.arrays.ArrowStringArray(_join(sur_fuzzy, giv_fuzzy)), dtype=_STRING),
-            "name_surname": pd.Series(pd.arrays.ArrowStringArray(surname), dtype=_STRING),
-            "name_is_minority": pd.Series(is_minority.to_pandas(), dtype="boolean"),
-        }
-    )
-    out.index = values.index
-    return out
+    return {
+        "name_norm": norm,
+        "name_key": key,
+        "name_pinyin": _join(sur_plain, giv_plain),
+        "name_pinyin_fuzzy": _join(sur_fuzzy, giv_fuzzy),
+        "name_surname": surname,
+        "name_is_minority": is_minority,
+    }
 
 
 def normalise_name(s: Any) -> dict[str, Any]:

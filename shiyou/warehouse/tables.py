@@ -41,8 +41,8 @@ def build_published(con: duckdb.DuckDBPyConnection, previous_db: str | None, sou
             create_empty_source_tables(con, s)
     rec = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(records_table(s))}" for s in sources)
     qua = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(quarantine_table(s))}" for s in sources)
-    con.execute(f"CREATE OR REPLACE TABLE source_records AS SELECT * FROM ({rec}) ORDER BY source, record_id")
-    con.execute(f"CREATE OR REPLACE TABLE quarantine AS SELECT * FROM ({qua}) ORDER BY source, snapshot_date, line_no")
+    con.execute(f"CREATE OR REPLACE TABLE source_records AS {rec}")
+    con.execute(f"CREATE OR REPLACE TABLE quarantine AS {qua}")
     for s in sources:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(records_table(s))}")
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(quarantine_table(s))}")
