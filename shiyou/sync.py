@@ -162,7 +162,7 @@ def _keep_previous(con, plan: RunPlan, source: str) -> tuple[int, int, str | Non
         return 0, 0, None
     con.execute(f"ATTACH {literal(plan.previous_db)} AS prev (READ_ONLY)")
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {rt} AS SELECT * FROM prev.source_records WHERE source = ?", [source])
+        con.execute(f"CREATE OR REPLACE TABLE {rt} AS SELECT * FROM prev.{rt}")
         con.execute(f"CREATE OR REPLACE TABLE {qt} AS SELECT * FROM prev.quarantine WHERE source = ?", [source])
         snap = con.execute("SELECT max(snapshot_date) FROM prev.deliveries WHERE source = ? AND is_current",
                            [source]).fetchone()[0]

@@ -98,62 +98,86 @@ def _decode(contract: SourceContract, path: Path, data: bytes) -> str:
 
 
 def _read_text(con, contract: SourceContract, path: Path, table: str, scratch_dir: Path) -> ReadResult:
+    """Lines are judged in Python (one split, str.count per line), parsed by DuckDB.
+
+    Python decides which lines have the header's number of fields and knows
+    their editor line numbers; DuckDB parses only the good lines (from a clean
+    UTF-8 copy in the scratch folder) and the line numbers are attached by
+    position. DuckDB's own reader is not trusted with the field count: it takes
+    one extra, empty, trailing field as a trailing delimiter and loads the line
+    shifted by a column.
+    """
     data = path.read_bytes()
     text = _decode(contract, path, data)
+    del data
     if text.startswith("\ufeff"):
         text = text[1:]
-    header_line, _, _ = text.partition("\n")
     delim, quote = contract.file.delimiter, contract.file.quote
+    ends_clean = text.endswith("\n")
+    lines = text.split("\n")
+    if ends_clean:
+        lines.pop()
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    n_physical = len(lines)
+    header_line = lines[0] if lines else ""
     if quote:
-        headers = next(csv.reader([header_line.rstrip("\r")], delimiter=delim, quotechar=quote))
+        headers = next(csv.reader([header_line], delimiter=delim, quotechar=quote))
     else:
-        headers = header_line.rstrip("\r").split(delim)
+        headers = header_line.split(delim)
     headers = [h.strip() for h in headers]
     notes = _check_headers(contract, path, headers)
+    width = len(headers)
 
-    # DuckDB reads UTF-8 only here (its GB18030 extension cannot be installed),
-    # so anything else is re-encoded once into the run's scratch folder.
-    readable = path
-    if contract.file.encoding == "gb18030":
-        readable = scratch_dir / f"{table}.utf8.csv"
-        readable.write_text(text, encoding="utf-8")
-    del data
+    if quote and any(ln.count(quote) % 2 for ln in lines):
+        # A quoted field spans lines (or a quote never closes): only a real CSV
+        # parser can tell records from lines here.
+        return _slow(con, contract, text, headers, table, ends_clean, n_physical, notes)
 
-    physical_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    good_lines: list[int] = []
+    good_text: list[str] = [header_line]
+    rejects: list[tuple[int, str, str, str]] = []
+    for i in range(1, n_physical):
+        ln = lines[i]
+        if not ln:
+            continue  # a blank line is not a record
+        n = _field_count(ln, delim, quote)
+        if n == width:
+            good_lines.append(i + 1)
+            good_text.append(ln)
+        else:
+            rejects.append((i + 1, "wrong_column_count", f"expected: {width} fields, found: {n}", ln))
+    clean = scratch_dir / f"{table}.clean.csv"
+    clean.write_text("\n".join(good_text) + "\n", encoding="utf-8")
+    del good_text, lines
+
+    con.register("__line_numbers", pa.table({LINE_NO: pa.array(good_lines, type=pa.int64())}))
+    rej, scan = f"{table}__rejects", f"{table}__scan"
     con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
-    columns = {h: "VARCHAR" for h in headers}
-    rej = f"{table}__rejects"
-    scan = f"{table}__scan"
     con.execute(
-        f"""CREATE TABLE {quote_ident(table)} AS SELECT * FROM read_csv(?, header=true, auto_detect=false,
-            columns=?, delim=?, quote=?, escape=?, store_rejects=true, rejects_table=?, rejects_scan=?,
-            strict_mode=true, encoding='utf-8', null_padding=false, skip=0)""",
-        [str(readable), columns, delim, quote or "", quote or "", rej, scan],
+        f"""CREATE TEMP TABLE {quote_ident(table)} AS
+            SELECT * FROM read_csv(?, header=true, auto_detect=false, columns=?, delim=?, quote=?, escape=?,
+                store_rejects=true, rejects_table=?, rejects_scan=?, strict_mode=true, encoding='utf-8',
+                null_padding=false)
+            POSITIONAL JOIN __line_numbers""",
+        [str(clean), {h: "VARCHAR" for h in headers}, delim, quote or "", quote or "", rej, scan],
     )
-    n_ok = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
-    rejects = con.execute(
-        f"SELECT line AS line_no, error_type, error_message, csv_line FROM {quote_ident(rej)} ORDER BY line"
-    ).df()
+    con.unregister("__line_numbers")
+    duck_rejects = con.execute(f"SELECT count(*) FROM {quote_ident(rej)}").fetchone()[0]
     con.execute(f"DROP TABLE IF EXISTS {quote_ident(rej)}; DROP TABLE IF EXISTS {quote_ident(scan)}")
-    # One rejected line can carry several errors; it is still one line.
-    rejects = rejects.drop_duplicates("line_no")
+    clean.unlink(missing_ok=True)
+    if duck_rejects:
+        # DuckDB refused a line the field count accepted (odd quoting): positions
+        # no longer line up, so the csv module decides the whole file.
+        return _slow(con, contract, text, headers, table, ends_clean, n_physical, notes)
+    rejects_out = pd.DataFrame(rejects, columns=REJECT_COLUMNS) if rejects else _empty_rejects()
+    rejects_out = _mark_truncated_tail(rejects_out, ends_clean, n_physical)
+    return ReadResult(table, headers, len(good_lines) + len(rejects_out), rejects_out, notes)
 
-    if physical_lines == 1 + n_ok + len(rejects):
-        _number_lines(con, table, rejects["line_no"].tolist())
-        rejects_out = pd.DataFrame({
-            "line_no": rejects["line_no"].astype("int64"),
-            "rule": rejects["error_type"].map(_duck_rule),
-            "message": [_duck_message(t, m) for t, m in zip(rejects["error_type"], rejects["error_message"])],
-            "raw": rejects["csv_line"],
-        })
-        rejects_out = _recount_fields(con, table, text, len(headers), delim, quote, rejects_out)
-        n_ok = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
-    else:
-        # Quoted fields spanning lines or blank lines: DuckDB counts records, not
-        # lines, so re-read with the csv module, which tracks editor lines.
-        rejects_out = _read_text_slow(con, contract, text, headers, table)
-        n_ok = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
-    rejects_out = _mark_truncated_tail(rejects_out, text, physical_lines)
+
+def _slow(con, contract, text, headers, table, ends_clean, n_physical, notes) -> ReadResult:
+    rejects_out = _read_text_slow(con, contract, text, headers, table)
+    n_ok = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+    rejects_out = _mark_truncated_tail(rejects_out, ends_clean, n_physical)
     return ReadResult(table, headers, n_ok + len(rejects_out), rejects_out.reset_index(drop=True), notes)
 
 
@@ -163,50 +187,9 @@ def _field_count(line: str, delim: str, quote: str | None) -> int:
     return line.count(delim) + 1
 
 
-def _recount_fields(con, table: str, text: str, width: int, delim: str, quote: str | None,
-                    rejects: pd.DataFrame) -> pd.DataFrame:
-    """Reject lines whose field count is not the header's, which DuckDB may have accepted.
-
-    DuckDB's reader takes a line with one extra, empty, trailing field as a trailing
-    delimiter and loads it — shifted by a column when the extra comma sits mid-line.
-    Counting delimiters per line is cheap (str.count) and settles it.
-    """
-    lines = text.split("\n")
-    already = set(rejects["line_no"].tolist())
-    bad: list[tuple[int, str, str, str]] = []
-    for i in range(1, len(lines)):
-        line = lines[i].rstrip("\r")
-        if not line and i == len(lines) - 1:
-            break  # the newline that ends the file
-        n = _field_count(line, delim, quote)
-        if n != width and (i + 1) not in already:
-            bad.append((i + 1, "wrong_column_count", f"expected: {width} fields, found: {n}", line))
-    if not bad:
-        return rejects
-    con.execute(f"DELETE FROM {quote_ident(table)} WHERE {LINE_NO} IN (SELECT unnest(?::BIGINT[]))",
-                [[b[0] for b in bad]])
-    extra = pd.DataFrame(bad, columns=REJECT_COLUMNS)
-    return pd.concat([rejects, extra], ignore_index=True).sort_values("line_no", kind="stable")
-
-
-def _duck_rule(error_type: str) -> str:
-    return {
-        "MISSING COLUMNS": "wrong_column_count",
-        "TOO MANY COLUMNS": "wrong_column_count",
-        "UNQUOTED VALUE": "bad_quoting",
-        "INVALID UNICODE": "bad_encoding",
-    }.get(error_type, "unreadable_line")
-
-
-def _duck_message(error_type: str, message: str) -> str:
-    if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-        return message.replace("Expected Number of Columns", "expected").replace("Found", "fields, found")
-    return str(message)
-
-
-def _mark_truncated_tail(rejects: pd.DataFrame, text: str, physical_lines: int) -> pd.DataFrame:
+def _mark_truncated_tail(rejects: pd.DataFrame, ends_clean: bool, physical_lines: int) -> pd.DataFrame:
     """A short last line without a newline is a transfer cut short, not a bad record."""
-    if rejects.empty or text.endswith("\n"):
+    if rejects.empty or ends_clean:
         return rejects
     last = rejects["line_no"] == physical_lines
     if last.any() and (rejects.loc[last, "rule"] == "wrong_column_count").all():
@@ -214,26 +197,6 @@ def _mark_truncated_tail(rejects: pd.DataFrame, text: str, physical_lines: int) 
         rejects.loc[last, "rule"] = "truncated_line"
         rejects.loc[last, "message"] = "last line is cut short (no line end, too few fields): delivery was truncated"
     return rejects
-
-
-def _number_lines(con, table: str, rejected_lines: list[int]) -> None:
-    """Good rows are in file order; their line numbers are the lines not rejected."""
-    t = quote_ident(table)
-    con.execute(f"ALTER TABLE {t} ADD COLUMN {LINE_NO} BIGINT")
-    if not rejected_lines:
-        con.execute(f"UPDATE {t} SET {LINE_NO} = rowid + 2")
-        return
-    con.execute(
-        f"""CREATE OR REPLACE TABLE {t} AS
-        WITH good AS (SELECT * EXCLUDE ({LINE_NO}), row_number() OVER (ORDER BY rowid) AS k FROM {t}),
-        lines AS (
-            SELECT line, row_number() OVER (ORDER BY line) AS k
-            FROM range(2, (SELECT count(*) FROM good) + ? + 2) r(line)
-            WHERE line NOT IN (SELECT unnest(?::BIGINT[]))
-        )
-        SELECT good.* EXCLUDE (k), lines.line AS {LINE_NO} FROM good JOIN lines USING (k) ORDER BY k""",
-        [len(rejected_lines), rejected_lines],
-    )
 
 
 def _read_text_slow(con, contract: SourceContract, text: str, headers: list[str], table: str) -> pd.DataFrame:
@@ -268,7 +231,7 @@ def _load_text_rows(con, table: str, headers: list[str], rows: list[list], lines
     arrow = pa.Table.from_arrays(arrays, names=[*headers, LINE_NO])
     con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
     con.register("__text_rows", arrow)
-    con.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM __text_rows")
+    con.execute(f"CREATE TEMP TABLE {quote_ident(table)} AS SELECT * FROM __text_rows")
     con.unregister("__text_rows")
 
 

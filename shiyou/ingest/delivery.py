@@ -1,7 +1,7 @@
 """Ingest one delivered file: read → map → standardise → validate → loaded records + quarantine.
 
 Everything stays in one DuckDB connection (the run's staging database). The
-outputs are two tables, `records__<source>` and `quarantine__<source>`, and a
+outputs are two tables, `source_records_<source>` and `quarantine__<source>`, and a
 `DeliveryResult` with the counts that `deliveries` publishes. Conservation
 holds by construction and is asserted: rows_read = rows_loaded + rows_quarantined.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,8 @@ QUARANTINE_COLUMNS = ["source", "snapshot_date", "file", "line_no", "record_id",
 
 
 def records_table(source: str) -> str:
-    return f"records__{source}"
+    """The per-source base table of loaded records (published; `source_records` is their union view)."""
+    return f"source_records_{source}"
 
 
 def quarantine_table(source: str) -> str:
@@ -58,6 +60,7 @@ class DeliveryResult:
     records_quarantined: int
     rule_counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase, for run metadata and benchmarks
 
     def as_row(self) -> dict:
         return {k: getattr(self, k) for k in (
@@ -76,7 +79,7 @@ def prepare_codes(con: duckdb.DuckDBPyConnection) -> None:
 
 
 _VALIDATION_EXTRA = [
-    "__row", "__key_rank", "__id_repeat", "__division_known", "__id_birth_ym", "birth_date_raw", "registered_on",
+    "__division_known", "__id_birth_ym", "birth_date_raw", "registered_on",
     "registered_on_raw", "status_date", "status_date_raw", "phone_raw", "sex_raw", "ethnic_group_raw",
     "marital_status_raw", "education_raw", "relation_to_head_raw", "id_type_raw", "population_type_raw",
     "status_raw",
@@ -86,26 +89,27 @@ _VALIDATION_EXTRA = [
 def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, *,
                 snapshot_date: dt.date, scratch_dir: Path, area_code: str,
                 display_name: str | None = None) -> DeliveryResult:
-    """Load one file into records__<source> / quarantine__<source>; raises DeliveryRefused."""
-    from schemas.standard import StandardPersonRecord  # noqa: F401  (fail early if the model is broken)
+    """Load one file into source_records_<source> / quarantine__<source>; raises DeliveryRefused.
 
+    Working tables are TEMP (memory, spilling to disk); only the two outputs are
+    written to the database. The mapped records are a view: nothing is copied
+    between reading and standardising.
+    """
     src = contract.source
     file_label = display_name or path.name
+    clock = _Clock()
     raw, mapped, std = f"raw__{src}", f"mapped__{src}", f"std__{src}"
     prepare_codes(con)
     read = read_delivery(con, contract, path, raw, scratch_dir)
-    con.execute(f"CREATE OR REPLACE TABLE {quote_ident(mapped)} AS {mapping_sql(contract, raw)}")
+    clock.lap("read")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(mapped)} AS {mapping_sql(contract, raw)}")
     standardise(con, mapped, std, snapshot_date=snapshot_date, file=file_label, area_code=area_code)
-    con.execute(f"ALTER TABLE {quote_ident(std)} ADD COLUMN __row BIGINT")
-    con.execute(f"UPDATE {quote_ident(std)} SET __row = rowid")
+    clock.lap("standardise")
 
-    from shiyou.ingest.validate import standard_schema
-
-    wanted = list(dict.fromkeys([*standard_schema().columns, *_VALIDATION_EXTRA]))
-    cols = ", ".join(quote_ident(c) for c in wanted)
-    frame = con.sql(f"SELECT {cols} FROM {quote_ident(std)} ORDER BY __row").to_arrow_table() \
-        .to_pandas(types_mapper=pd.ArrowDtype)
+    frame = _validation_frame(con, std)
+    clock.lap("to_pandas")
     result = validate_records(frame)
+    clock.lap("validate")
     # Typed up front: a thousand flag-free rows must not make DuckDB guess NULL[] for the lists.
     verdicts = pa.table({
         "__row": pa.array(frame["__row"].astype("int64").to_numpy(), type=pa.int64()),
@@ -114,32 +118,83 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
     })
     del frame
     con.register("__verdicts", verdicts)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __verdicts_t AS SELECT * FROM __verdicts")
+    con.execute("CREATE OR REPLACE TEMP TABLE __verdicts_t AS SELECT * FROM __verdicts")
     con.unregister("__verdicts")
 
-    drop = ", ".join(c for c in _VALIDATION_EXTRA if c.startswith("__")) + ", __row"
-    drop = ", ".join(dict.fromkeys(x.strip() for x in drop.split(",")))
+    working = ", ".join(WORKING_COLUMNS)
     con.execute(f"""
         CREATE OR REPLACE TABLE {quote_ident(records_table(src))} AS
-        SELECT s.* EXCLUDE ({drop}), CAST(v.quality_flags AS VARCHAR[]) AS quality_flags
-        FROM {quote_ident(std)} s JOIN __verdicts_t v USING (__row)
-        WHERE len(v.errors) = 0
-        ORDER BY s.line_no, s.record_id""")
+        SELECT s.* EXCLUDE ({working}), v.quality_flags
+        FROM {quote_ident(std)} s JOIN __verdicts_t v ON v.__row = s.rowid
+        WHERE len(v.errors) = 0""")
+    _write_quarantine(con, contract, read, std, raw, snapshot_date, file_label)
+    clock.lap("split")
 
+    rq, rl = quote_ident(quarantine_table(src)), quote_ident(records_table(src))
+    records_loaded = con.execute(f"SELECT count(*) FROM {rl}").fetchone()[0]
+    records_quarantined = con.execute(f"SELECT count(*) FROM {rq}").fetchone()[0]
+    rows_quarantined = con.execute(f"SELECT count(DISTINCT line_no) FROM {rq}").fetchone()[0]
+    rows_loaded = read.rows_read - rows_quarantined
+    loaded_lines = con.execute(
+        f"SELECT count(DISTINCT line_no) FROM {rl} WHERE line_no NOT IN (SELECT line_no FROM {rq})"
+    ).fetchone()[0]
+    if loaded_lines != rows_loaded:
+        raise AssertionError(
+            f"{file_label}: conservation broken: {read.rows_read} rows read, {loaded_lines} loaded, "
+            f"{rows_quarantined} quarantined")
+    con.execute(f"DROP VIEW IF EXISTS {quote_ident(mapped)}")
+    for t in (raw, std, "__verdicts_t"):
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(t)}")
+    counts = {k: v for k, v in result.counts.items() if v}
+    for rule_id, n in read.rejects["rule"].value_counts().items():
+        counts[rule_id] = counts.get(rule_id, 0) + int(n)
+    clock.lap("account")
+    return DeliveryResult(src, snapshot_date, file_label, sha256_of(path), read.rows_read, rows_loaded,
+                          rows_quarantined, records_loaded, records_quarantined, counts, read.notes, clock.laps)
+
+
+# Columns the rules read that are not published.
+WORKING_COLUMNS = ["__id18", "__id_birth_ym", "__division_known"]
+
+
+def _validation_frame(con, std: str) -> pd.DataFrame:
+    """The columns the standard's checks read, plus per-snapshot facts computed by aggregation
+    (repeated keys and IDs) rather than window functions over wide rows."""
+    from shiyou.ingest.validate import standard_schema
+
+    wanted = list(dict.fromkeys([*standard_schema().columns, *_VALIDATION_EXTRA]))
+    cols = ", ".join(f"s.{quote_ident(c)}" for c in wanted)
+    t = quote_ident(std)
+    return con.sql(f"""
+        WITH dup_keys AS (SELECT record_id, min(line_no) AS first_line FROM {t}
+                          GROUP BY record_id HAVING count(*) > 1),
+             dup_ids AS (SELECT __id18, count(*) AS n FROM {t} WHERE __id18 IS NOT NULL
+                         GROUP BY __id18 HAVING count(*) > 1)
+        SELECT s.rowid AS __row, {cols},
+               CASE WHEN k.first_line IS NOT NULL AND s.line_no > k.first_line THEN 2 ELSE 1 END AS __key_rank,
+               coalesce(i.n, 1) AS __id_repeat
+        FROM {t} s
+        LEFT JOIN dup_keys k ON k.record_id = s.record_id
+        LEFT JOIN dup_ids i ON i.__id18 = s.__id18""").to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _write_quarantine(con, contract: SourceContract, read, std: str, raw: str, snapshot_date: dt.date,
+                      file_label: str) -> None:
+    src = contract.source
     rules = all_rules()
     raw_line = _raw_line_sql(contract, read.headers)
     messages = pd.DataFrame([(rid, f"{r.en} ({r.zh})") for rid, r in rules.items()], columns=["rule", "message"])
     con.register("__rule_messages", messages)
     rejects = read.rejects.copy()
     rejects["message"] = [f"{m} ({rules[r].zh})" for r, m in zip(rejects["rule"], rejects["message"])]
-    con.register("__rejects", rejects)
+    con.register("__rejects", pa.Table.from_pandas(rejects.astype({"rule": str, "message": str, "raw": str}),
+                                                   preserve_index=False))
     con.execute(f"""
         CREATE OR REPLACE TABLE {quote_ident(quarantine_table(src))} AS
         SELECT {literal(src)} AS source, CAST(? AS DATE) AS snapshot_date, CAST(? AS VARCHAR) AS file,
-               s.line_no, s.record_id, v.errors[1] AS rule, CAST(v.errors AS VARCHAR[]) AS rules,
-               m.message, {raw_line} AS raw
+               s.line_no, s.record_id, v.errors[1] AS rule, v.errors AS rules, m.message, {raw_line} AS raw
         FROM {quote_ident(std)} s
-        JOIN __verdicts_t v USING (__row)
+        JOIN __verdicts_t v ON v.__row = s.rowid
         JOIN {quote_ident(raw)} r ON r.{LINE_NO} = s.line_no
         LEFT JOIN __rule_messages m ON m.rule = v.errors[1]
         WHERE len(v.errors) > 0
@@ -151,27 +206,16 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
     con.unregister("__rejects")
     con.unregister("__rule_messages")
 
-    rq, rl = quote_ident(quarantine_table(src)), quote_ident(records_table(src))
-    records_loaded, records_quarantined = (
-        con.execute(f"SELECT count(*) FROM {rl}").fetchone()[0],
-        con.execute(f"SELECT count(*) FROM {rq}").fetchone()[0],
-    )
-    rows_quarantined = con.execute(f"SELECT count(DISTINCT line_no) FROM {rq}").fetchone()[0]
-    rows_loaded = read.rows_read - rows_quarantined
-    loaded_lines = con.execute(
-        f"SELECT count(DISTINCT line_no) FROM {rl} WHERE line_no NOT IN (SELECT line_no FROM {rq})"
-    ).fetchone()[0]
-    if loaded_lines != rows_loaded:
-        raise AssertionError(
-            f"{file_label}: conservation broken: {read.rows_read} rows read, {loaded_lines} loaded, "
-            f"{rows_quarantined} quarantined")
-    for t in (raw, mapped, std):
-        con.execute(f"DROP TABLE IF EXISTS {quote_ident(t)}")
-    counts = {k: v for k, v in result.counts.items() if v}
-    for rule_id, n in read.rejects["rule"].value_counts().items():
-        counts[rule_id] = counts.get(rule_id, 0) + int(n)
-    return DeliveryResult(src, snapshot_date, file_label, sha256_of(path), read.rows_read, rows_loaded,
-                          rows_quarantined, records_loaded, records_quarantined, counts, read.notes)
+
+class _Clock:
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._t, 2)
+        self._t = now
 
 
 def _raw_line_sql(contract: SourceContract, headers: list[str]) -> str:
@@ -192,10 +236,10 @@ def create_empty_source_tables(con: duckdb.DuckDBPyConnection, source: str) -> N
     prepare_codes(con)
     mapped, std = f"mapped__{source}", f"std__{source}"
     cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in output_columns())
-    con.execute(f"CREATE OR REPLACE TABLE {quote_ident(mapped)} ({cols})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(mapped)} ({cols})")
     standardise(con, mapped, std, snapshot_date=dt.date(2000, 1, 1), file="", area_code="020")
     con.execute(f"""CREATE OR REPLACE TABLE {quote_ident(records_table(source))} AS
-        SELECT * EXCLUDE (__key_rank, __id_repeat, __division_known, __id_birth_ym), CAST([] AS VARCHAR[]) AS quality_flags
+        SELECT * EXCLUDE (__id18, __id_birth_ym, __division_known), CAST([] AS VARCHAR[]) AS quality_flags
         FROM {quote_ident(std)} LIMIT 0""")
     con.execute(f"CREATE OR REPLACE TABLE {quote_ident(quarantine_table(source))} {QUARANTINE_DDL}")
     con.execute(f"DROP TABLE {quote_ident(mapped)}; DROP TABLE {quote_ident(std)}")

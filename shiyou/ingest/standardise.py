@@ -36,7 +36,7 @@ def _dictionary(con, table: str, columns: list[str], fn, out: str, keep: list[st
 
 def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapshot_date: dt.date,
                 file: str, area_code: str) -> None:
-    """Create table `out` of standard person records (with `__` working columns for the rules)."""
+    """Create temp table `out` of standard person records (with `__` working columns for the rules)."""
     _dictionary(con, mapped, ["name", "former_name"], normalise_names, "__names", NAME_COLUMNS)
     _dictionary(con, mapped, ["address", "hukou_address"], normalise_addresses, "__addresses",
                 ["address_norm", *ADDRESS_PARTS, "address_key"])
@@ -48,7 +48,7 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
     names = ", ".join(f"n.{c}" for c in NAME_COLUMNS)
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE {quote_ident(out)} AS
+        CREATE OR REPLACE TEMP TABLE {quote_ident(out)} AS
         WITH m AS (
             SELECT *, {id_number.sql_cleaned('id_number_raw')} AS __id_clean,
                    {phones.sql_digits('phone_raw')} AS __phone_digits
@@ -92,8 +92,7 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
             d.status_raw, d.status_date, d.status_date_raw, d.registration_cancelled,
             d.registered_on, d.registered_on_raw, d.employer, d.attributes,
             strftime({idd['id_birth_date']}, '%Y-%m') AS __id_birth_ym,
-            row_number() OVER (PARTITION BY d.record_id ORDER BY d.line_no) AS __key_rank,
-            CASE WHEN __id18 IS NOT NULL THEN count(*) OVER (PARTITION BY __id18) END AS __id_repeat,
+            __id18,
             CASE WHEN __id18 IS NULL OR substr(__id18, 1, 1) = '9' OR substr(__id18, 1, 2) IN ('81', '82', '83')
                  THEN NULL
                  ELSE substr(__id18, 1, 2) IN (SELECT substr(code, 1, 2) FROM __divisions WHERE level = 'province')
@@ -103,7 +102,6 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
         LEFT JOIN __names fn ON fn.v = d.former_name
         LEFT JOIN __addresses a ON a.v = d.address
         LEFT JOIN __addresses h ON h.v = d.hukou_address
-        ORDER BY d.line_no, d.record_id
         """,
         [snapshot_date, file],
     )

@@ -1,7 +1,8 @@
 """The published tables, built inside the release being prepared, and their Parquet copies.
 
-Public names (see docs/warehouse.md): source_records, quarantine, deliveries,
-sync_runs, and the masked views source_records_masked / quarantine_masked.
+Public names (see docs/warehouse.md): source_records (a view over the base tables
+source_records_<source>), quarantine, deliveries, sync_runs, and the masked views
+source_records_masked / quarantine_masked.
 Base tables hold full values (they are evidence); everything an analyst is
 pointed at first — the masked views, reports, logs — shows masked values.
 """
@@ -39,12 +40,12 @@ def build_published(con: duckdb.DuckDBPyConnection, previous_db: str | None, sou
     for s in sources:
         if not _exists(con, records_table(s)):
             create_empty_source_tables(con, s)
+    # source_records is a view over the per-source base tables: no 2-million-row copy per run.
     rec = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(records_table(s))}" for s in sources)
     qua = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(quarantine_table(s))}" for s in sources)
-    con.execute(f"CREATE OR REPLACE TABLE source_records AS {rec}")
+    con.execute(f"CREATE OR REPLACE VIEW source_records AS {rec}")
     con.execute(f"CREATE OR REPLACE TABLE quarantine AS {qua}")
     for s in sources:
-        con.execute(f"DROP TABLE IF EXISTS {quote_ident(records_table(s))}")
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(quarantine_table(s))}")
 
     cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in DELIVERY_COLUMNS.items())

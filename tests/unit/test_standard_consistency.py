@@ -6,7 +6,7 @@ from shiyou.ingest.validate import check_rule_ids, standard_schema
 from shiyou.standard.elements import all_elements
 from shiyou.standard.rules import all_rules
 
-READER_RULES = {"wrong_column_count", "truncated_line", "bad_quoting", "bad_encoding", "unreadable_line"}
+READER_RULES = {"wrong_column_count", "truncated_line"}
 
 
 def test_every_model_check_is_a_documented_rule_and_back():
