@@ -64,8 +64,14 @@ def _failure_line(result) -> str:
             inner = err
             while inner.cause is not None:
                 inner = inner.cause
-            return (f"shiyou: error: internal failure in step {event.step_key}: {inner.cls_name}: "
-                    f"{mask_text(inner.message.strip().splitlines()[0])} (rerun with --debug for the traceback)")
+            # An unexpected error may quote delivered values (a name, an address): say
+            # only what kind of failure it was; --debug shows the rest to whoever may see it.
+            if inner.cls_name in ("OSError", "PermissionError", "FileNotFoundError", "IOException"):
+                detail = f"{inner.cls_name}: {mask_text(inner.message.strip().splitlines()[0])}"
+            else:
+                detail = inner.cls_name
+            return (f"shiyou: error: internal failure in step {event.step_key}: {detail} "
+                    f"(rerun with --debug for the details)")
     return "shiyou: error: the run failed (rerun with --debug)"
 
 

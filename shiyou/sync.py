@@ -182,7 +182,7 @@ def ingest_source(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: Sourc
         try:
             res: DeliveryResult = ingest_file(
                 con, contract, Path(sp.path), snapshot_date=sync_date, scratch_dir=scratch,
-                area_code=district()["phone_area_code"])
+                area_code=district()["phone_area_code"], previous_db=plan.previous_db)
         except DeliveryRefused as refused:
             n, q, snap = _keep_previous(con, plan, contract.source)
             kept = f"keeps its snapshot of {snap}" if snap else "has no earlier snapshot"
@@ -223,7 +223,7 @@ def nothing_changed(outcomes: list[SourceOutcome], plan: RunPlan) -> bool:
 
 def publish(con: duckdb.DuckDBPyConnection, plan: RunPlan) -> str:
     building = Path(plan.building)
-    tables.export_parquet(con, building / pub.PARQUET)
+    tables.export_parquet(con, building / pub.PARQUET, list(plan.sources))
     con.execute("CHECKPOINT")
     con.close()
     shutil.rmtree(building / "scratch", ignore_errors=True)  # never part of a release

@@ -88,7 +88,7 @@ _VALIDATION_EXTRA = [
 
 def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, *,
                 snapshot_date: dt.date, scratch_dir: Path, area_code: str,
-                display_name: str | None = None) -> DeliveryResult:
+                display_name: str | None = None, previous_db: str | None = None) -> DeliveryResult:
     """Load one file into source_records_<source> / quarantine__<source>; raises DeliveryRefused.
 
     Working tables are TEMP (memory, spilling to disk); only the two outputs are
@@ -103,7 +103,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
     read = read_delivery(con, contract, path, raw, scratch_dir)
     clock.lap("read")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(mapped)} AS {mapping_sql(contract, raw)}")
-    standardise(con, mapped, std, snapshot_date=snapshot_date, file=file_label, area_code=area_code)
+    standardise(con, mapped, std, snapshot_date=snapshot_date, file=file_label, area_code=area_code,
+                previous_db=previous_db)
     clock.lap("standardise")
 
     frame = _validation_frame(con, std)

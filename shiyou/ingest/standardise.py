@@ -11,35 +11,21 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import pandas as pd
 
+from shiyou.ingest import dictionaries
+from shiyou.ingest.dictionaries import ADDRESS_PARTS, NAME_COLUMNS
 from shiyou.sql import quote_ident
 from shiyou.standard import id_number, phones
-from shiyou.standard.addresses import normalise_addresses
-from shiyou.standard.names import normalise_names
 
-NAME_COLUMNS = ["name_norm", "name_key", "name_pinyin", "name_pinyin_fuzzy", "name_surname", "name_is_minority"]
-ADDRESS_PARTS = ["province", "city", "district", "street", "community", "road", "door_number", "estate",
-                 "building", "unit", "floor", "room"]
 RESIDENT_LIKE = "(id_type IS NULL OR id_type = 'resident_id')"
 
 
-def _dictionary(con, table: str, columns: list[str], fn, out: str, keep: list[str]) -> None:
-    union = " UNION ".join(f"SELECT {quote_ident(c)} AS v FROM {quote_ident(table)}" for c in columns)
-    distinct = con.execute(f"SELECT v FROM ({union}) WHERE v IS NOT NULL").df()["v"]
-    frame = fn(distinct.reset_index(drop=True))[keep] if len(distinct) else pd.DataFrame(columns=keep)
-    frame.insert(0, "v", distinct.reset_index(drop=True))
-    con.register("__dict_frame", frame)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(out)} AS SELECT * FROM __dict_frame")
-    con.unregister("__dict_frame")
-
-
 def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapshot_date: dt.date,
-                file: str, area_code: str) -> None:
+                file: str, area_code: str, previous_db: str | None = None) -> None:
     """Create temp table `out` of standard person records (with `__` working columns for the rules)."""
-    _dictionary(con, mapped, ["name", "former_name"], normalise_names, "__names", NAME_COLUMNS)
-    _dictionary(con, mapped, ["address", "hukou_address"], normalise_addresses, "__addresses",
-                ["address_norm", *ADDRESS_PARTS, "address_key"])
+    dictionaries.fill(con, "names", mapped, ["name", "former_name"], previous_db)
+    # Only where people live is parsed into parts; the hukou address is kept as delivered.
+    dictionaries.fill(con, "addresses", mapped, ["address"], previous_db)
 
     idc = id_number.sql_columns("__id_clean")
     idd = id_number.sql_derived("__id18")
@@ -83,7 +69,7 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
             d.education, d.education_raw,
             {ph['phone']} AS phone, {ph['phone_type']} AS phone_type, d.phone_raw,
             d.address, a.address_norm, {parts}, a.address_key,
-            d.hukou_address, h.address_norm AS hukou_address_norm,
+            d.hukou_address,
             d.address_code, d.household_id, d.relation_to_head, d.relation_to_head_raw,
             d.population_type, d.population_type_raw,
             CASE WHEN d.registration_cancelled IS FALSE THEN 'active'
@@ -98,10 +84,9 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
                  ELSE substr(__id18, 1, 2) IN (SELECT substr(code, 1, 2) FROM __divisions WHERE level = 'province')
                  END AS __division_known
         FROM d
-        LEFT JOIN __names n ON n.v = d.name
-        LEFT JOIN __names fn ON fn.v = d.former_name
-        LEFT JOIN __addresses a ON a.v = d.address
-        LEFT JOIN __addresses h ON h.v = d.hukou_address
+        LEFT JOIN _dictionary_names n ON n.v = d.name
+        LEFT JOIN _dictionary_names fn ON fn.v = d.former_name
+        LEFT JOIN _dictionary_addresses a ON a.v = d.address
         """,
         [snapshot_date, file],
     )

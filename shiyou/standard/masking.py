@@ -67,7 +67,7 @@ def create_masked_views(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""CREATE OR REPLACE VIEW source_records_masked AS
         SELECT * EXCLUDE (name, name_norm, name_key, name_pinyin, name_pinyin_fuzzy, former_name, former_name_key,
                           id_number, id_number_raw, phone, phone_raw, address, address_norm, address_room, address_floor,
-                          address_key, hukou_address, hukou_address_norm, birth_date_raw),
+                          address_key, hukou_address, birth_date_raw),
                {sql_mask_name('name')} AS name,
                {sql_mask_id('id_number')} AS id_number,
                {sql_mask_phone('phone')} AS phone,

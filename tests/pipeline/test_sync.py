@@ -119,7 +119,7 @@ def test_failed_run_leaves_warehouse_byte_for_byte(tmp_path, monkeypatch):
 
     from shiyou.warehouse import tables
 
-    def broken_export(con, folder):  # the disk fills up while writing Parquet
+    def broken_export(*args):  # the disk fills up while writing Parquet
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(tables, "export_parquet", broken_export)

@@ -23,7 +23,7 @@ MAN_ID = "440106198801010017"
 def ingest(tmp_path: Path, source: str, path: Path):
     con = duckdb.connect()
     res = ingest_file(con, CONTRACTS[source], path, snapshot_date=DAY, scratch_dir=tmp_path, area_code="020")
-    recs = con.execute(f"SELECT * FROM records__{source} ORDER BY line_no, record_id").df()
+    recs = con.execute(f"SELECT * FROM source_records_{source} ORDER BY line_no, record_id").df()
     quar = con.execute(f"SELECT * FROM quarantine__{source} ORDER BY line_no").df()
     con.close()
     return res, recs, quar

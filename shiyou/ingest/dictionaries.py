@@ -1,0 +1,93 @@
+"""Value dictionaries for the Chinese-aware normalisers: each distinct name or address is
+normalised once, ever, and looked up by join.
+
+A district repeats the same spellings across sources and from night to night,
+so the dictionaries live in the release database (`_dictionary_names`,
+`_dictionary_addresses`) and the next run starts from the previous release's.
+Each is stamped with a version: a hash of the normaliser code and the tables it
+reads, so changing either starts a fresh dictionary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+import duckdb
+import pandas as pd
+
+from shiyou.paths import CODES_DIR, ROOT
+from shiyou.sql import literal, quote_ident
+
+NAME_COLUMNS = ["name_norm", "name_key", "name_pinyin", "name_pinyin_fuzzy", "name_surname", "name_is_minority"]
+ADDRESS_PARTS = ["province", "city", "district", "street", "community", "road", "door_number", "estate",
+                 "building", "unit", "floor", "room"]
+ADDRESS_COLUMNS = ["address_norm", *ADDRESS_PARTS, "address_key"]
+BOOLEAN = {"name_is_minority"}
+_INPUTS = ["shiyou/standard/names.py", "shiyou/standard/addresses.py", "shiyou/standard/chinese.py"]
+
+
+def _normaliser(kind: str):
+    if kind == "names":
+        from shiyou.standard.names import normalise_names
+
+        return normalise_names, NAME_COLUMNS
+    from shiyou.standard.addresses import normalise_addresses
+
+    return normalise_addresses, ADDRESS_COLUMNS
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    h = hashlib.sha256()
+    for rel in _INPUTS:
+        h.update((ROOT / rel).read_bytes())
+    for table in ("surname_pinyin.csv", "gb2260_divisions.csv"):
+        path = CODES_DIR / table
+        if path.exists():
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def table(kind: str) -> str:
+    return f"_dictionary_{kind}"
+
+
+def _ensure(con: duckdb.DuckDBPyConnection, kind: str, previous_db: str | None) -> None:
+    t = quote_ident(table(kind))
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table(kind)]).fetchone()[0]
+    if exists:
+        return
+    _, cols = _normaliser(kind)
+    ddl = ", ".join(f"{quote_ident(c)} {'BOOLEAN' if c in BOOLEAN else 'VARCHAR'}" for c in cols)
+    con.execute(f"CREATE TABLE {t} (v VARCHAR PRIMARY KEY, {ddl}, version VARCHAR)")
+    if previous_db:
+        con.execute(f"ATTACH {literal(previous_db)} AS prev_dict (READ_ONLY)")
+        try:
+            has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev_dict' "
+                              "AND table_name = ?", [table(kind)]).fetchone()[0]
+            if has:
+                con.execute(f"INSERT INTO {t} SELECT * FROM prev_dict.{t} WHERE version = ?", [version()])
+        finally:
+            con.execute("DETACH prev_dict")
+
+
+def fill(con: duckdb.DuckDBPyConnection, kind: str, relation: str, columns: list[str],
+         previous_db: str | None = None) -> int:
+    """Add the values of `columns` of `relation` that the dictionary lacks; returns how many were new."""
+    _ensure(con, kind, previous_db)
+    fn, cols = _normaliser(kind)
+    t = quote_ident(table(kind))
+    union = " UNION ".join(f"SELECT {quote_ident(c)} AS v FROM {quote_ident(relation)}" for c in columns)
+    new = con.execute(f"SELECT DISTINCT v FROM ({union}) WHERE v IS NOT NULL AND v NOT IN (SELECT v FROM {t})").df()["v"]
+    if not len(new):
+        return 0
+    values = new.reset_index(drop=True)
+    frame = fn(values)[cols]
+    frame.insert(0, "v", values)
+    frame["version"] = version()
+    con.register("__dict_new", frame)
+    casts = ", ".join(f"CAST({quote_ident(c)} AS {'BOOLEAN' if c in BOOLEAN else 'VARCHAR'})" for c in cols)
+    con.execute(f"INSERT INTO {t} SELECT v, {casts}, version FROM __dict_new")
+    con.unregister("__dict_new")
+    return len(values)
