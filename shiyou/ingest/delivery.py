@@ -79,7 +79,7 @@ def prepare_codes(con: duckdb.DuckDBPyConnection) -> None:
 
 
 _VALIDATION_EXTRA = [
-    "__division_known", "__id_birth_ym", "birth_date_raw", "registered_on",
+    "birth_date_raw", "registered_on",
     "registered_on_raw", "status_date", "status_date_raw", "phone_raw", "sex_raw", "ethnic_group_raw",
     "marital_status_raw", "education_raw", "relation_to_head_raw", "id_type_raw", "population_type_raw",
     "status_raw",
@@ -91,47 +91,43 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
                 display_name: str | None = None, previous_db: str | None = None) -> DeliveryResult:
     """Load one file into source_records_<source> / quarantine__<source>; raises DeliveryRefused.
 
-    Working tables are TEMP (memory, spilling to disk); only the two outputs are
-    written to the database. The mapped records are a view: nothing is copied
-    between reading and standardising.
+    The raw rows are a TEMP table and the mapped records a view, so each record is
+    written once: standardised straight into the source's table. Validation then
+    sets the flags of the few rows that have any and moves error rows to quarantine.
     """
     src = contract.source
     file_label = display_name or path.name
     clock = _Clock()
-    raw, mapped, std = f"raw__{src}", f"mapped__{src}", f"std__{src}"
+    raw, mapped, out = f"raw__{src}", f"mapped__{src}", records_table(src)
     prepare_codes(con)
     read = read_delivery(con, contract, path, raw, scratch_dir)
     clock.lap("read")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(mapped)} AS {mapping_sql(contract, raw)}")
-    standardise(con, mapped, std, snapshot_date=snapshot_date, file=file_label, area_code=area_code,
+    standardise(con, mapped, out, snapshot_date=snapshot_date, file=file_label, area_code=area_code,
                 previous_db=previous_db)
     clock.lap("standardise")
 
-    frame = _validation_frame(con, std)
+    frame = _validation_frame(con, out)
     clock.lap("to_pandas")
     result = validate_records(frame)
     clock.lap("validate")
-    # Typed up front: a thousand flag-free rows must not make DuckDB guess NULL[] for the lists.
-    verdicts = pa.table({
-        "__row": pa.array(frame["__row"].astype("int64").to_numpy(), type=pa.int64()),
-        "errors": pa.array(result.errors.tolist(), type=pa.list_(pa.string())),
-        "quality_flags": pa.array(result.warnings.tolist(), type=pa.list_(pa.string())),
-    })
+    rows = pa.array(frame["__row"].astype("int64").to_numpy(), type=pa.int64())
     del frame
-    con.register("__verdicts", verdicts)
-    con.execute("CREATE OR REPLACE TEMP TABLE __verdicts_t AS SELECT * FROM __verdicts")
-    con.unregister("__verdicts")
-
-    working = ", ".join(WORKING_COLUMNS)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {quote_ident(records_table(src))} AS
-        SELECT s.* EXCLUDE ({working}), v.quality_flags
-        FROM {quote_ident(std)} s JOIN __verdicts_t v ON v.__row = s.rowid
-        WHERE len(v.errors) = 0""")
-    _write_quarantine(con, contract, read, std, raw, snapshot_date, file_label)
+    has_error = pa.array(result.has_errors())
+    has_flag = pa.array(result.has_warnings() & ~result.has_errors())
+    errors = pa.table({"__row": rows.filter(has_error), "errors": result.errors.filter(has_error)})
+    flags = pa.table({"__row": rows.filter(has_flag), "quality_flags": result.warnings.filter(has_flag)})
+    con.register("__errors", errors)
+    _write_quarantine(con, contract, read, out, raw, snapshot_date, file_label)
+    t = quote_ident(out)
+    con.execute(f"DELETE FROM {t} WHERE rowid IN (SELECT __row FROM __errors)")
+    con.unregister("__errors")
+    con.register("__flags", flags)
+    con.execute(f"UPDATE {t} SET quality_flags = f.quality_flags FROM __flags f WHERE {t}.rowid = f.__row")
+    con.unregister("__flags")
     clock.lap("split")
 
-    rq, rl = quote_ident(quarantine_table(src)), quote_ident(records_table(src))
+    rq, rl = quote_ident(quarantine_table(src)), t
     records_loaded = con.execute(f"SELECT count(*) FROM {rl}").fetchone()[0]
     records_quarantined = con.execute(f"SELECT count(*) FROM {rq}").fetchone()[0]
     rows_quarantined = con.execute(f"SELECT count(DISTINCT line_no) FROM {rq}").fetchone()[0]
@@ -144,8 +140,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
             f"{file_label}: conservation broken: {read.rows_read} rows read, {loaded_lines} loaded, "
             f"{rows_quarantined} quarantined")
     con.execute(f"DROP VIEW IF EXISTS {quote_ident(mapped)}")
-    for t in (raw, std, "__verdicts_t"):
-        con.execute(f"DROP TABLE IF EXISTS {quote_ident(t)}")
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(raw)}")
     counts = {k: v for k, v in result.counts.items() if v}
     for rule_id, n in read.rejects["rule"].value_counts().items():
         counts[rule_id] = counts.get(rule_id, 0) + int(n)
@@ -154,29 +149,34 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
                           rows_quarantined, records_loaded, records_quarantined, counts, read.notes, clock.laps)
 
 
-# Columns the rules read that are not published.
-WORKING_COLUMNS = ["__id18", "__id_birth_ym", "__division_known"]
-
-
-def _validation_frame(con, std: str) -> pd.DataFrame:
-    """The columns the standard's checks read, plus per-snapshot facts computed by aggregation
-    (repeated keys and IDs) rather than window functions over wide rows."""
+def _validation_frame(con, table: str) -> pd.DataFrame:
+    """The columns the standard's checks read, plus facts computed by aggregation over the
+    snapshot (repeated record keys and IDs) rather than window functions over wide rows."""
     from shiyou.ingest.validate import standard_schema
 
     wanted = list(dict.fromkeys([*standard_schema().columns, *_VALIDATION_EXTRA]))
     cols = ", ".join(f"s.{quote_ident(c)}" for c in wanted)
-    t = quote_ident(std)
+    t = quote_ident(table)
+    id18 = "CASE WHEN s.id_status IN ('valid', 'bad_check', 'upgraded_15', 'check_completed') THEN s.id_number END"
     return con.sql(f"""
-        WITH dup_keys AS (SELECT record_id, min(line_no) AS first_line FROM {t}
+        WITH s AS (SELECT *, rowid AS __row, {id18} AS __id18 FROM {t} s),
+             dup_keys AS (SELECT record_id, min(line_no) AS first_line FROM s
                           GROUP BY record_id HAVING count(*) > 1),
-             dup_ids AS (SELECT __id18, count(*) AS n FROM {t} WHERE __id18 IS NOT NULL
-                         GROUP BY __id18 HAVING count(*) > 1)
-        SELECT s.rowid AS __row, {cols},
+             dup_ids AS (SELECT __id18, count(*) AS n FROM s WHERE __id18 IS NOT NULL
+                         GROUP BY __id18 HAVING count(*) > 1),
+             provinces AS (SELECT DISTINCT substr(code, 1, 2) AS p FROM __divisions WHERE level = 'province')
+        SELECT s.__row, {cols},
                CASE WHEN k.first_line IS NOT NULL AND s.line_no > k.first_line THEN 2 ELSE 1 END AS __key_rank,
-               coalesce(i.n, 1) AS __id_repeat
-        FROM {t} s
+               coalesce(i.n, 1) AS __id_repeat,
+               strftime(s.id_birth_date, '%Y-%m') AS __id_birth_ym,
+               -- residence permits (81/82/83) and the foreigners' card (9…) have no province
+               CASE WHEN s.__id18 IS NULL OR substr(s.__id18, 1, 1) = '9'
+                         OR substr(s.__id18, 1, 2) IN ('81', '82', '83') THEN NULL
+                    ELSE p.p IS NOT NULL END AS __division_known
+        FROM s
         LEFT JOIN dup_keys k ON k.record_id = s.record_id
-        LEFT JOIN dup_ids i ON i.__id18 = s.__id18""").to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+        LEFT JOIN dup_ids i ON i.__id18 = s.__id18
+        LEFT JOIN provinces p ON p.p = substr(s.__id18, 1, 2)""").to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _write_quarantine(con, contract: SourceContract, read, std: str, raw: str, snapshot_date: dt.date,
@@ -195,10 +195,9 @@ def _write_quarantine(con, contract: SourceContract, read, std: str, raw: str, s
         SELECT {literal(src)} AS source, CAST(? AS DATE) AS snapshot_date, CAST(? AS VARCHAR) AS file,
                s.line_no, s.record_id, v.errors[1] AS rule, v.errors AS rules, m.message, {raw_line} AS raw
         FROM {quote_ident(std)} s
-        JOIN __verdicts_t v ON v.__row = s.rowid
+        JOIN __errors v ON v.__row = s.rowid
         JOIN {quote_ident(raw)} r ON r.{LINE_NO} = s.line_no
         LEFT JOIN __rule_messages m ON m.rule = v.errors[1]
-        WHERE len(v.errors) > 0
         UNION ALL
         SELECT {literal(src)}, CAST(? AS DATE), CAST(? AS VARCHAR), CAST(line_no AS BIGINT),
                NULL, rule, [rule], message, raw
@@ -235,12 +234,9 @@ def create_empty_source_tables(con: duckdb.DuckDBPyConnection, source: str) -> N
     from shiyou.ingest.mapping import output_columns
 
     prepare_codes(con)
-    mapped, std = f"mapped__{source}", f"std__{source}"
+    mapped = f"mapped__{source}"
     cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in output_columns())
     con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(mapped)} ({cols})")
-    standardise(con, mapped, std, snapshot_date=dt.date(2000, 1, 1), file="", area_code="020")
-    con.execute(f"""CREATE OR REPLACE TABLE {quote_ident(records_table(source))} AS
-        SELECT * EXCLUDE (__id18, __id_birth_ym, __division_known), CAST([] AS VARCHAR[]) AS quality_flags
-        FROM {quote_ident(std)} LIMIT 0""")
+    standardise(con, mapped, records_table(source), snapshot_date=dt.date(2000, 1, 1), file="", area_code="020")
     con.execute(f"CREATE OR REPLACE TABLE {quote_ident(quarantine_table(source))} {QUARANTINE_DDL}")
-    con.execute(f"DROP TABLE {quote_ident(mapped)}; DROP TABLE {quote_ident(std)}")
+    con.execute(f"DROP TABLE {quote_ident(mapped)}")

@@ -60,7 +60,7 @@ def _ensure(con: duckdb.DuckDBPyConnection, kind: str, previous_db: str | None) 
         return
     _, cols = _normaliser(kind)
     ddl = ", ".join(f"{quote_ident(c)} {'BOOLEAN' if c in BOOLEAN else 'VARCHAR'}" for c in cols)
-    con.execute(f"CREATE TABLE {t} (v VARCHAR PRIMARY KEY, {ddl}, version VARCHAR)")
+    con.execute(f"CREATE TABLE {t} (v VARCHAR, {ddl}, version VARCHAR)")  # unique by construction; an index costs seconds
     if previous_db:
         con.execute(f"ATTACH {literal(previous_db)} AS prev_dict (READ_ONLY)")
         try:

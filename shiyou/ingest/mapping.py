@@ -22,12 +22,17 @@ def _text(header: str) -> str:
     return f"nullif(trim(CAST({quote_ident(header)} AS VARCHAR), ' \t\r\n　'), '')"
 
 
-def _code(text: str, spec: ColumnSpec) -> str:
+def _code(text: str, spec: ColumnSpec, joins: list[str]) -> str:
+    """A contract's own code map is a CASE; a code table is a hash join (a correlated lookup
+    would make DuckDB materialise the whole delivery once per looked-up column)."""
     if spec.values is not None:
         whens = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in spec.values.items())
         return f"(CASE {text} {whens} ELSE NULL END)"
     table = spec.code_table or elements.all_elements()[spec.field].code_table
-    return f"(SELECT code FROM __code_lookup WHERE code_table = {literal(table)} AND key = {text})"
+    n = len(joins)
+    joins.append(f"LEFT JOIN (SELECT key AS __k{n}, code AS __c{n} FROM __code_lookup "
+                 f"WHERE code_table = {literal(table)}) AS __lookup{n} ON __lookup{n}.__k{n} = {text}")
+    return f"__lookup{n}.__c{n}"
 
 
 def output_columns() -> list[tuple[str, str]]:
@@ -58,6 +63,7 @@ def _person_select(contract: SourceContract, person: PersonSpec, table: str) -> 
         "line_no": LINE_NO,
     }
     attributes: list[tuple[str, str]] = []
+    joins: list[str] = []
     for header, spec in contract.person_columns(person).items():
         text = _text(header)
         k = elements.kind(spec.field)
@@ -65,9 +71,9 @@ def _person_select(contract: SourceContract, person: PersonSpec, table: str) -> 
             attributes.append((spec.field.split(".", 1)[1], text))
         elif k == "code":
             exprs[spec.field + RAW_SUFFIX] = text
-            exprs[spec.field] = _code(text, spec)
+            exprs[spec.field] = _code(text, spec, joins)
         elif k == "bool":
-            exprs[spec.field] = f"CAST({_code(text, spec)} AS BOOLEAN)" if spec.values else f"TRY_CAST({text} AS BOOLEAN)"
+            exprs[spec.field] = f"CAST({_code(text, spec, joins)} AS BOOLEAN)" if spec.values else f"TRY_CAST({text} AS BOOLEAN)"
         elif k == "date":
             exprs[spec.field + RAW_SUFFIX] = text
             exprs[spec.field] = dates.sql_day(text, spec.formats or [])
@@ -94,7 +100,7 @@ def _person_select(contract: SourceContract, person: PersonSpec, table: str) -> 
         expr = exprs.get(name, "NULL")
         select.append(f"CAST({expr} AS {sql_type}) AS {quote_ident(name)}")
     where = f"WHERE {_text(person.present_when)} IS NOT NULL" if person.present_when else ""
-    return f"SELECT {', '.join(select)} FROM {quote_ident(table)} {where}"
+    return f"SELECT {', '.join(select)} FROM {quote_ident(table)} {' '.join(joins)} {where}"
 
 
 def mapping_sql(contract: SourceContract, raw_table: str) -> str:

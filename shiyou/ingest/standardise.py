@@ -22,7 +22,7 @@ RESIDENT_LIKE = "(id_type IS NULL OR id_type = 'resident_id')"
 
 def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapshot_date: dt.date,
                 file: str, area_code: str, previous_db: str | None = None) -> None:
-    """Create temp table `out` of standard person records (with `__` working columns for the rules)."""
+    """Create table `out` of standard person records (quality_flags still empty: validation fills them)."""
     dictionaries.fill(con, "names", mapped, ["name", "former_name"], previous_db)
     # Only where people live is parsed into parts; the hukou address is kept as delivered.
     dictionaries.fill(con, "addresses", mapped, ["address"], previous_db)
@@ -34,7 +34,7 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
     names = ", ".join(f"n.{c}" for c in NAME_COLUMNS)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {quote_ident(out)} AS
+        CREATE OR REPLACE TABLE {quote_ident(out)} AS
         WITH m AS (
             SELECT *, {id_number.sql_cleaned('id_number_raw')} AS __id_clean,
                    {phones.sql_digits('phone_raw')} AS __phone_digits
@@ -77,12 +77,7 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
                  ELSE d.status END AS status,
             d.status_raw, d.status_date, d.status_date_raw, d.registration_cancelled,
             d.registered_on, d.registered_on_raw, d.employer, d.attributes,
-            strftime({idd['id_birth_date']}, '%Y-%m') AS __id_birth_ym,
-            __id18,
-            CASE WHEN __id18 IS NULL OR substr(__id18, 1, 1) = '9' OR substr(__id18, 1, 2) IN ('81', '82', '83')
-                 THEN NULL
-                 ELSE substr(__id18, 1, 2) IN (SELECT substr(code, 1, 2) FROM __divisions WHERE level = 'province')
-                 END AS __division_known
+            CAST([] AS VARCHAR[]) AS quality_flags
         FROM d
         LEFT JOIN _dictionary_names n ON n.v = d.name
         LEFT JOIN _dictionary_names fn ON fn.v = d.former_name

@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pa_
+import pyarrow as pa
 
 from shiyou.standard.rules import all_rules
 
@@ -25,17 +26,17 @@ DEFAULT_BUILTIN_RULE = "format_not_standard"
 class CheckRun:
     rule: str
     column: str | None
-    check: pa.Check
+    check: pa_.Check
 
 
 @lru_cache(maxsize=1)
-def standard_schema() -> pa.DataFrameSchema:
+def standard_schema() -> pa_.DataFrameSchema:
     from schemas.standard import StandardPersonRecord
 
     return StandardPersonRecord.to_schema()
 
 
-def _check_runs(schema: pa.DataFrameSchema) -> list[CheckRun]:
+def _check_runs(schema: pa_.DataFrameSchema) -> list[CheckRun]:
     rules = all_rules()
     runs: list[CheckRun] = []
     for col_name, col in schema.columns.items():
@@ -56,9 +57,15 @@ def check_rule_ids() -> set[str]:
 
 @dataclass
 class Validation:
-    errors: pd.Series  # per row: list of error rule ids (empty list: loaded)
-    warnings: pd.Series  # per row: list of warning rule ids
+    errors: pa.ListArray  # per row: error rule ids (empty: loaded)
+    warnings: pa.ListArray  # per row: warning rule ids
     counts: dict[str, int]  # rule id -> failing records
+
+    def has_errors(self) -> np.ndarray:
+        return np.diff(np.asarray(self.errors.offsets)) > 0
+
+    def has_warnings(self) -> np.ndarray:
+        return np.diff(np.asarray(self.warnings.offsets)) > 0
 
 
 def validate_records(df: pd.DataFrame) -> Validation:
@@ -88,10 +95,21 @@ def validate_records(df: pd.DataFrame) -> Validation:
     return Validation(_collect(err_masks, n), _collect(warn_masks, n), counts)
 
 
-def _collect(masks: list[tuple[str, np.ndarray]], n: int) -> pd.Series:
-    """Per row, the list of rule ids whose mask is set — built column-wise, not row by row."""
-    out: list[list[str]] = [[] for _ in range(n)]
+def _collect(masks: list[tuple[str, np.ndarray]], n: int) -> pa.ListArray:
+    """Per row, the rule ids whose mask is set, as one Arrow list column — no loop over rows.
+
+    A rule failing twice for a row (two checks share an id) is listed once.
+    """
+    if not masks:
+        return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
+    present = {r for r, _ in masks}
+    names = [r for r in all_rules() if r in present]  # rules.yaml order: the first error is the reason
+    index = {r: i for i, r in enumerate(names)}
+    matrix = np.zeros((len(names), n), dtype=bool)
     for rule_id, mask in masks:
-        for i in np.flatnonzero(mask):
-            out[i].append(rule_id)
-    return pd.Series(out, dtype=object)
+        matrix[index[rule_id]] |= mask
+    rows, rule_idx = np.nonzero(matrix.T)  # sorted by row, then rule
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    values = pa.DictionaryArray.from_arrays(pa.array(rule_idx.astype(np.int32)), pa.array(names)).cast(pa.string())
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
