@@ -63,6 +63,7 @@ def build_source_asset(contract: SourceContract):
             "action": outcome.action, "message": outcome.message,
             "records": outcome.records, "quarantined": outcome.quarantined,
             "snapshot_date": outcome.snapshot_date or "",
+            **{f"seconds:{k}": v for k, v in outcome.seconds.items()},
         })
         d = outcome.delivery or {}
         if d.get("status") == "loaded":

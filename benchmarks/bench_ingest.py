@@ -74,6 +74,7 @@ def main() -> int:
         per_source = dict(con.execute(
             "SELECT source, rows_read FROM deliveries WHERE is_current ORDER BY source").fetchall())
         records = con.execute("SELECT count(*) FROM source_records").fetchone()[0]
+        summary = json.loads(con.execute("SELECT summary FROM sync_runs ORDER BY run_no DESC LIMIT 1").fetchone()[0])
         quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
     if not args.keep:
         shutil.rmtree(warehouse, ignore_errors=True)
@@ -84,14 +85,24 @@ def main() -> int:
         "peak_rss_gb": round(peak_gb, 2), "cpus": os.cpu_count(), "python": platform.python_version(),
         "generate_s": round(gen_s, 1) if gen_s else None, "per_source_rows": per_source,
     }
-    BENCH.mkdir(exist_ok=True)
-    with (BENCH / "results.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(result, ensure_ascii=False) + "\n")
     print(stdout)
     print("| residents | landing MB | rows read | records loaded | quarantined | wall s | peak RSS GB |")
     print("|---|---|---|---|---|---|---|")
     print(f"| {args.residents:,} | {size_mb:.0f} | {result['rows_read']:,} | {records:,} | {quarantined:,} | "
           f"{wall:.1f} | {peak_gb:.2f} |")
+    phases = sorted({k for o in summary for k in o.get("seconds", {})},
+                    key=["read", "standardise", "to_pandas", "validate", "split", "account"].index)
+    print()
+    print("| source | rows | " + " | ".join(phases) + " | total s |")
+    print("|---|---|" + "---|" * (len(phases) + 1))
+    for o in summary:
+        sec = o.get("seconds", {})
+        print(f"| {o['source']} | {per_source.get(o['source'], 0):,} | " + " | ".join(f"{sec.get(p, 0):.1f}" for p in phases)
+              + f" | {sum(sec.values()):.1f} |")
+    result["phases"] = {o["source"]: o.get("seconds", {}) for o in summary}
+    BENCH.mkdir(exist_ok=True)
+    with (BENCH / "results.jsonl").open("a", encoding="utf-8") as fh:  # noqa: SIM115
+        fh.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 
 

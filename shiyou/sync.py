@@ -82,6 +82,7 @@ class SourceOutcome:
     rule_counts: dict[str, int] = field(default_factory=dict)
     records: int = 0
     quarantined: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # per ingest phase
 
 
 # --------------------------------------------------------------------------- 1. open
@@ -195,7 +196,7 @@ def ingest_source(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: Sourc
         msg = (f"{res.file}: {res.rows_read} rows read, {res.rows_loaded} loaded, "
                f"{res.rows_quarantined} quarantined")
         return SourceOutcome(contract.source, "loaded", msg, plan.sync_date, row, res.rule_counts,
-                             res.records_loaded, res.records_quarantined)
+                             res.records_loaded, res.records_quarantined, res.seconds)
     n, q, snap = _keep_previous(con, plan, contract.source)
     if sp.action == "none":
         return SourceOutcome(contract.source, "none", f"{contract.source}: {sp.reason}; no snapshot yet")
