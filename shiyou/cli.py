@@ -89,6 +89,12 @@ def run_sync(landing: Path, warehouse: Path, date: dt.date | None, debug: bool =
         date = newest_date(landing, list(default_contracts()))
         if date is None:
             return EXIT_FAILED, [f"shiyou: error: no delivery folders (<source>/YYYY-MM-DD) under {landing}"]
+    from assets.partitions import snapshot_dates
+
+    if not snapshot_dates.has_partition_key(date.isoformat()):
+        first = snapshot_dates.get_first_partition_key()
+        return EXIT_FAILED, [f"shiyou: error: delivery date {date} is outside the schedule's partitions "
+                             f"({first} to tomorrow)"]
     run_config = {"loggers": {"console": {"config": {"log_level": "DEBUG" if debug else "CRITICAL"}}}}
     with DagsterInstance.ephemeral() as instance:
         result = materialize(

@@ -55,3 +55,17 @@ def test_sensor_requests_each_new_date_once_and_again_on_resend(tmp_path):
         ctx3 = build_sensor_context(instance=instance, cursor=ctx2.cursor or ctx.cursor, resources=res)
         third = list(landing_sensor(ctx3))
         assert [r.partition_key for r in third] == ["2026-11-20"]
+
+
+def test_workspace_yaml_loads_the_definitions():
+    """`dagster dev -w workspace.yaml` loads the same code location the tests use."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    dagster = Path(sys.executable).with_name("dagster")
+    proc = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=root,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Validation successful for code location pipelines.definitions" in proc.stderr + proc.stdout

@@ -147,3 +147,19 @@ def test_links_out_of_the_landing_folder_are_not_followed(tmp_path):
     code, lines = sync(landing, wh, D1)
     assert code == cli.EXIT_OK
     assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'labour'")[0][0] == 0
+
+
+def test_date_outside_partitions_is_one_clear_line(tmp_path):
+    landing = tmp_path / "landing"
+    make_day(landing, dt.date(2019, 5, 1), sources=["police"])
+    code, lines = sync(landing, tmp_path / "wh", dt.date(2019, 5, 1))
+    assert code == cli.EXIT_FAILED and len(lines) == 1 and "outside the schedule's partitions" in lines[0]
+
+
+def test_cli_main_prints_summary_and_exit_code(tmp_path, capsys):
+    landing = tmp_path / "landing"
+    make_day(landing, D1)
+    code = cli.main(["sync", "--landing", str(landing), "--warehouse", str(tmp_path / "wh")])
+    out = capsys.readouterr()
+    assert code == 0 and "published r000001" in out.out and out.err == ""
+    assert "440106198801010017" not in out.out  # never a full ID in what the CLI prints
