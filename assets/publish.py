@@ -41,6 +41,8 @@ def warehouse_tables(context: AssetExecutionContext, sync_plan: sync.RunPlan, **
         problems = [] if unchanged else checks.conservation_problems(con)
     finally:
         con.close()
+    if problems:  # never swap in a release that lost or doubled a record
+        raise sync.SyncError("warehouse invariants broken, nothing published: " + "; ".join(problems[:5]))
     yield Output(TablesBuilt(sync_plan, outcomes, counts, unchanged),
                  metadata={"unchanged": unchanged, **{f"rows:{k}": v for k, v in counts.items()}})
     yield AssetCheckResult(check_name="nothing_lost", passed=not problems,

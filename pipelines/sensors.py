@@ -2,7 +2,8 @@
 
 The cursor maps each file to its modification time and size, so a re-sent
 file triggers again (the sync itself then sees identical content and changes
-nothing), and files already seen never trigger twice.
+nothing), and files already seen never trigger twice. A file modified in the
+last minute is left for the next tick: it may still be being written.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def landing_sensor(context: SensorEvaluationContext, landing: LandingZone):
         yield SkipReason("no new files in the landing folder")
         return
     for date in sorted(fresh):
-        key = f"{date}:" + ",".join(sorted(fresh[date]))
+        # The stamps are in the key: a corrected file re-sent under the same name runs again.
+        key = f"{date}:" + ",".join(f"{p}@{cursor[p]}" for p in sorted(fresh[date]))
         yield RunRequest(run_key=key, partition_key=date)
     context.update_cursor(json.dumps(cursor, sort_keys=True))

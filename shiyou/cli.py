@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import logging
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -51,27 +52,35 @@ def _deepest_user_error(err) -> tuple[str, str] | None:
     return found
 
 
+def _errors(result):
+    """(step key or None, SerializableErrorInfo) of every failure event: steps and resources alike."""
+    for event in result.all_events:
+        err = getattr(event.event_specific_data, "error", None)
+        if err is not None:
+            yield event.step_key, err
+
+
 def _failure_line(result) -> str:
     from shiyou.standard.masking import mask_text
 
-    for event in result.all_events:
-        if event.is_step_failure:
-            err = event.step_failure_data.error
-            user = _deepest_user_error(err)
-            if user:
-                msg = user[1].split(": ", 1)[1] if user[1].startswith(user[0] + ":") else user[1]
-                return f"shiyou: error: {mask_text(msg)}"
-            inner = err
-            while inner.cause is not None:
-                inner = inner.cause
-            # An unexpected error may quote delivered values (a name, an address): say
-            # only what kind of failure it was; --debug shows the rest to whoever may see it.
-            if inner.cls_name in ("OSError", "PermissionError", "FileNotFoundError", "IOException"):
-                detail = f"{inner.cls_name}: {mask_text(inner.message.strip().splitlines()[0])}"
-            else:
-                detail = inner.cls_name
-            return (f"shiyou: error: internal failure in step {event.step_key}: {detail} "
-                    f"(rerun with --debug for the details)")
+    errors = list(_errors(result))
+    for _step, err in errors:
+        user = _deepest_user_error(err)
+        if user:
+            msg = re.sub(rf"^([\w.]*\.)?{user[0]}: ", "", user[1])
+            return f"shiyou: error: {mask_text(msg)}"
+    for step, err in errors:
+        inner = err
+        while inner.cause is not None:
+            inner = inner.cause
+        # An unexpected error may quote delivered values (a name, an address): say
+        # only what kind of failure it was; --debug shows the rest to whoever may see it.
+        if inner.cls_name in ("OSError", "PermissionError", "FileNotFoundError", "IOException"):
+            detail = f"{inner.cls_name}: {mask_text(inner.message.strip().splitlines()[0])}"
+        else:
+            detail = inner.cls_name
+        return (f"shiyou: error: internal failure in step {step or '(setup)'}: {detail} "
+                f"(rerun with --debug for the details)")
     return "shiyou: error: the run failed (rerun with --debug)"
 
 
@@ -102,9 +111,8 @@ def run_sync(landing: Path, warehouse: Path, date: dt.date | None, debug: bool =
             resources=resources(str(landing), str(warehouse)), raise_on_error=False)
     if not result.success:
         if debug:
-            for event in result.all_events:
-                if event.is_step_failure:
-                    print(event.step_failure_data.error.to_string(), file=sys.stderr)
+            for _step, err in _errors(result):
+                print(err.to_string(), file=sys.stderr)
         return EXIT_FAILED, [_failure_line(result)]
     out = result.output_for_node("published_warehouse")
     return (EXIT_REFUSED if out["refused"] else EXIT_OK), out["summary"]

@@ -89,18 +89,18 @@ class SourceOutcome:
 
 
 def _previous_deliveries(previous_db: Path | None) -> dict[str, dict]:
-    """source -> the deliveries row of its current snapshot; plus every sha seen (for refusals)."""
+    """source -> sha and snapshot date of its current snapshot, and the shas of refused files."""
     if previous_db is None:
         return {}
     with duckdb.connect(str(previous_db), read_only=True) as con:
-        rows = con.execute(
-            "SELECT source, sha256, status, is_current FROM deliveries").fetchall()
+        rows = con.execute("SELECT source, sha256, status, is_current, snapshot_date FROM deliveries").fetchall()
     out: dict[str, dict] = {}
-    for source, sha, status, is_current in rows:
-        entry = out.setdefault(source, {"current": None, "seen": set()})
-        entry["seen"].add(sha)
+    for source, sha, status, is_current, snapshot_date in rows:
+        entry = out.setdefault(source, {"current": None, "current_date": None, "refused": set()})
+        if status == "refused":
+            entry["refused"].add(sha)
         if is_current:
-            entry["current"] = sha
+            entry["current"], entry["current_date"] = sha, snapshot_date
     return out
 
 
@@ -120,23 +120,25 @@ def open_run(landing_dir: Path, warehouse: Path, sync_date: dt.date | None,
     plans: dict[str, SourcePlan] = {}
     for c in contracts:
         f = found[c.source]
-        prev = previous.get(c.source, {"current": None, "seen": set()})
-        has_snapshot = prev["current"] is not None
-        keep = "keep" if has_snapshot else "none"
+        prev = previous.get(c.source, {"current": None, "current_date": None, "refused": set()})
+        keep = "keep" if prev["current"] is not None else "none"
         if f.delivery is None:
             why = f.problem or f"no delivery for {sync_date}"
             plans[c.source] = SourcePlan(c.source, keep, reason=why, notes=f.notes)
             continue
         sha = sha256_of(f.delivery.path)
+        plan = SourcePlan(c.source, keep, file=f.delivery.file, sha256=sha, notes=f.notes)
         if sha == prev["current"]:
-            plans[c.source] = SourcePlan(c.source, keep, file=f.delivery.file, sha256=sha,
-                                         reason="same file as the current snapshot: nothing changes", notes=f.notes)
-        elif sha in prev["seen"]:
-            plans[c.source] = SourcePlan(c.source, keep, file=f.delivery.file, sha256=sha,
-                                         reason="this exact file was delivered before: ignored", notes=f.notes)
+            plan.reason = "same file as the current snapshot: nothing changes"
+        elif prev["current_date"] is not None and sync_date < prev["current_date"]:
+            # A late delivery for an earlier day never replaces a newer snapshot.
+            plan.action = "stale"
+            plan.reason = f"delivery for {sync_date} is older than the current snapshot ({prev['current_date']})"
+        elif sha in prev["refused"]:
+            plan.reason = "this exact file was refused before: ignored"
         else:
-            plans[c.source] = SourcePlan(c.source, "load", path=str(f.delivery.path), file=f.delivery.file,
-                                         sha256=sha, notes=f.notes)
+            plan.action, plan.path = "load", str(f.delivery.path)
+        plans[c.source] = plan
     return RunPlan(sync_date.isoformat(), str(landing_dir), str(warehouse), str(building),
                    str(previous_db) if previous_db else None, plans)
 
@@ -163,6 +165,13 @@ def _keep_previous(con, plan: RunPlan, source: str) -> tuple[int, int, str | Non
         return 0, 0, None
     con.execute(f"ATTACH {literal(plan.previous_db)} AS prev (READ_ONLY)")
     try:
+        known = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev' AND table_name = ?",
+                            [records_table(source)]).fetchall()[0][0]
+        if not known:  # a source onboarded since the last publish
+            con.execute("DETACH prev")
+            tables.create_empty_source_tables(con, source)
+            con.execute(f"ATTACH {literal(plan.previous_db)} AS prev (READ_ONLY)")
+            return 0, 0, None
         con.execute(f"CREATE OR REPLACE TABLE {rt} AS SELECT * FROM prev.{rt}")
         con.execute(f"CREATE OR REPLACE TABLE {qt} AS SELECT * FROM prev.quarantine WHERE source = ?", [source])
         snap = con.execute("SELECT max(snapshot_date) FROM prev.deliveries WHERE source = ? AND is_current",
@@ -183,13 +192,13 @@ def ingest_source(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: Sourc
         try:
             res: DeliveryResult = ingest_file(
                 con, contract, Path(sp.path), snapshot_date=sync_date, scratch_dir=scratch,
-                area_code=district()["phone_area_code"], previous_db=plan.previous_db)
+                area_code=district()["phone_area_code"], previous_db=plan.previous_db, expected_sha256=sp.sha256)
         except DeliveryRefused as refused:
-            n, q, snap = _keep_previous(con, plan, contract.source)
-            kept = f"keeps its snapshot of {snap}" if snap else "has no earlier snapshot"
-            row = tables.refused_delivery_row(contract.source, sync_date, sp.file, sp.sha256, refused.reason)
-            return SourceOutcome(contract.source, "refused", f"{refused} — {contract.source} {kept}",
-                                 snap, row, records=n, quarantined=q)
+            return _refuse(con, plan, contract, sync_date, str(refused), refused.reason)
+        except Exception as exc:  # one odd file must not stop the other sources
+            reason = (f"could not be read ({exc.__class__.__name__}, a shiyou bug or an unforeseen file shape; "
+                      f"rerun with --debug for details)")
+            return _refuse(con, plan, contract, sync_date, f"{sp.file}: {reason}", reason)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         row = {**res.as_row(), "status": "loaded", "reason": "; ".join(res.notes) or None}
@@ -198,11 +207,26 @@ def ingest_source(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: Sourc
         return SourceOutcome(contract.source, "loaded", msg, plan.sync_date, row, res.rule_counts,
                              res.records_loaded, res.records_quarantined, res.seconds)
     n, q, snap = _keep_previous(con, plan, contract.source)
+    if sp.action == "stale":
+        row = tables.refused_delivery_row(contract.source, sync_date, sp.file, sp.sha256, sp.reason)
+        row["status"] = "superseded"
+        return SourceOutcome(contract.source, "kept", f"{sp.file}: {sp.reason}; keeps its snapshot of {snap}",
+                             snap, row, records=n, quarantined=q)
     if sp.action == "none":
         return SourceOutcome(contract.source, "none", f"{contract.source}: {sp.reason}; no snapshot yet")
     unchanged = sp.sha256 is not None
     msg = f"{contract.source}: {sp.reason}; keeps its snapshot of {snap}"
     return SourceOutcome(contract.source, "unchanged" if unchanged else "kept", msg, snap, records=n, quarantined=q)
+
+
+def _refuse(con, plan: RunPlan, contract: SourceContract, sync_date: dt.date, message: str,
+            reason: str) -> SourceOutcome:
+    sp = plan.sources[contract.source]
+    n, q, snap = _keep_previous(con, plan, contract.source)
+    kept = f"keeps its snapshot of {snap}" if snap else "has no earlier snapshot"
+    row = tables.refused_delivery_row(contract.source, sync_date, sp.file, sp.sha256, reason)
+    return SourceOutcome(contract.source, "refused", f"{message} — {contract.source} {kept}", snap, row,
+                         records=n, quarantined=q)
 
 
 # --------------------------------------------------------------------------- 3 + 4.
@@ -219,7 +243,8 @@ def assemble(con: duckdb.DuckDBPyConnection, plan: RunPlan, outcomes: list[Sourc
 
 
 def nothing_changed(outcomes: list[SourceOutcome], plan: RunPlan) -> bool:
-    return plan.previous_db is not None and all(o.action in ("unchanged", "kept", "none") for o in outcomes)
+    return plan.previous_db is not None and all(
+        o.action in ("unchanged", "kept", "none") and o.delivery is None for o in outcomes)
 
 
 def publish(con: duckdb.DuckDBPyConnection, plan: RunPlan) -> str:

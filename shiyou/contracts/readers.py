@@ -10,6 +10,7 @@ each with a rule and a message. A file that cannot be used as a whole raises
 from __future__ import annotations
 
 import csv
+import hashlib
 import datetime as dt
 import io
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from shiyou.contracts.model import SourceContract
 from shiyou.sql import quote_ident
 
 LINE_NO = "__line_no"
+
+# A free-text field may be long; the csv module's 128 KiB default would stop the whole file.
+csv.field_size_limit(1 << 30)
 
 
 class DeliveryRefused(Exception):
@@ -43,6 +47,7 @@ class ReadResult:
     rows_read: int  # data rows seen in the file, readable or not
     rejects: pd.DataFrame  # line_no, rule, message, raw
     notes: list[str] = field(default_factory=list)
+    sha256: str = ""
 
 
 REJECT_COLUMNS = ["line_no", "rule", "message", "raw"]
@@ -53,13 +58,20 @@ def _empty_rejects() -> pd.DataFrame:
 
 
 def read_delivery(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, table: str,
-                  scratch_dir: Path) -> ReadResult:
-    if path.stat().st_size == 0:
+                  scratch_dir: Path, expected_sha256: str | None = None) -> ReadResult:
+    """Read the file's bytes once; what is parsed is exactly what `sha256` describes."""
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if expected_sha256 and sha != expected_sha256:
+        raise DeliveryRefused(path, "file changed while the run was reading it (still being written?); "
+                                    "it is taken on the next run")
+    if not data:
         raise DeliveryRefused(path, "empty file (0 bytes); the source keeps its last good snapshot")
     if contract.file.format == "xlsx":
-        result = _read_xlsx(con, contract, path, table)
+        result = _read_xlsx(con, contract, path, data, table)
     else:
-        result = _read_text(con, contract, path, table, scratch_dir)
+        result = _read_text(con, contract, path, data, table, scratch_dir)
+    result.sha256 = sha
     if result.rows_read == 0:
         raise DeliveryRefused(path, "file has a header but no records; an empty snapshot is never taken as 'everyone left'")
     return result
@@ -69,19 +81,25 @@ def read_delivery(con: duckdb.DuckDBPyConnection, contract: SourceContract, path
 
 
 def _check_headers(contract: SourceContract, path: Path, headers: list[str]) -> list[str]:
+    """Refuse a header the pipeline cannot use. Messages name contract columns and counts only:
+    a file delivered without its header row has a data row here, and data is never echoed."""
     if not headers or all(not h for h in headers):
         raise DeliveryRefused(path, "no header row", 1)
-    dupes = sorted({h for h in headers if headers.count(h) > 1})
-    if dupes:
-        raise DeliveryRefused(path, f"header repeats column(s) {', '.join(dupes)}", 1)
+    if any(not h for h in headers):
+        raise DeliveryRefused(path, f"header has {sum(not h for h in headers)} empty column name(s)", 1)
+    if any("\x00" in h or h.startswith("__") for h in headers):
+        raise DeliveryRefused(path, "header has a column name with a NUL or a leading '__' (reserved)", 1)
+    folded = [h.casefold() for h in headers]
+    if len(set(folded)) != len(folded):  # SQL names ignore case: XM and xm are one column
+        raise DeliveryRefused(path, f"header repeats {len(folded) - len(set(folded))} column name(s)", 1)
     missing = [h for h in contract.required_headers() if h not in headers]
     if missing:
         hint = ""
-        if contract.file.encoding == "gb18030" and len(missing) == len(contract.required_headers()):
-            hint = f" (is the file really {contract.file.encoding}?)"
+        if len(missing) == len(contract.required_headers()):
+            hint = f" (is the file really {contract.file.encoding}, with its header row?)"
         raise DeliveryRefused(path, f"required column(s) missing: {', '.join(missing)}{hint}", 1)
     extra = [h for h in headers if h not in contract.headers()]
-    return [f"column(s) not in the contract, ignored: {', '.join(extra)}"] if extra else []
+    return [f"{len(extra)} column(s) not in the contract, ignored"] if extra else []
 
 
 # --------------------------------------------------------------------------- text (csv / pipe)
@@ -97,7 +115,7 @@ def _decode(contract: SourceContract, path: Path, data: bytes) -> str:
     return text
 
 
-def _read_text(con, contract: SourceContract, path: Path, table: str, scratch_dir: Path) -> ReadResult:
+def _read_text(con, contract: SourceContract, path: Path, data: bytes, table: str, scratch_dir: Path) -> ReadResult:
     """Lines are judged in Python (one split, str.count per line), parsed by DuckDB.
 
     Python decides which lines have the header's number of fields and knows
@@ -107,9 +125,7 @@ def _read_text(con, contract: SourceContract, path: Path, table: str, scratch_di
     one extra, empty, trailing field as a trailing delimiter and loads the line
     shifted by a column.
     """
-    data = path.read_bytes()
     text = _decode(contract, path, data)
-    del data
     if text.startswith("\ufeff"):
         text = text[1:]
     delim, quote = contract.file.delimiter, contract.file.quote
@@ -153,16 +169,20 @@ def _read_text(con, contract: SourceContract, path: Path, table: str, scratch_di
     con.register("__line_numbers", pa.table({LINE_NO: pa.array(good_lines, type=pa.int64())}))
     rej, scan = f"{table}__rejects", f"{table}__scan"
     con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
-    con.execute(
-        f"""CREATE TEMP TABLE {quote_ident(table)} AS
-            SELECT * FROM read_csv(?, header=true, auto_detect=false, columns=?, delim=?, quote=?, escape=?,
-                store_rejects=true, rejects_table=?, rejects_scan=?, strict_mode=true, encoding='utf-8',
-                null_padding=false)
-            POSITIONAL JOIN __line_numbers""",
-        [str(clean), {h: "VARCHAR" for h in headers}, delim, quote or "", quote or "", rej, scan],
-    )
-    con.unregister("__line_numbers")
-    duck_rejects = con.execute(f"SELECT count(*) FROM {quote_ident(rej)}").fetchone()[0]
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE {quote_ident(table)} AS
+                SELECT * FROM read_csv(?, header=true, auto_detect=false, columns=?, delim=?, quote=?, escape=?,
+                    store_rejects=true, rejects_table=?, rejects_scan=?, strict_mode=true, encoding='utf-8',
+                    null_padding=false)
+                POSITIONAL JOIN __line_numbers""",
+            [str(clean), {h: "VARCHAR" for h in headers}, delim, quote or "", quote or "", rej, scan],
+        )
+        duck_rejects = con.execute(f"SELECT count(*) FROM {quote_ident(rej)}").fetchall()[0][0]
+    except duckdb.Error:
+        duck_rejects = -1  # e.g. a lone carriage return inside a line: DuckDB stops, the csv module does not
+    finally:
+        con.unregister("__line_numbers")
     con.execute(f"DROP TABLE IF EXISTS {quote_ident(rej)}; DROP TABLE IF EXISTS {quote_ident(scan)}")
     clean.unlink(missing_ok=True)
     if duck_rejects:
@@ -183,7 +203,10 @@ def _slow(con, contract, text, headers, table, ends_clean, n_physical, notes) ->
 
 def _field_count(line: str, delim: str, quote: str | None) -> int:
     if quote and quote in line:
-        return len(next(csv.reader([line], delimiter=delim, quotechar=quote)))
+        try:
+            return len(next(csv.reader([line], delimiter=delim, quotechar=quote)))
+        except csv.Error:
+            return -1
     return line.count(delim) + 1
 
 
@@ -200,25 +223,43 @@ def _mark_truncated_tail(rejects: pd.DataFrame, ends_clean: bool, physical_lines
 
 
 def _read_text_slow(con, contract: SourceContract, text: str, headers: list[str], table: str) -> pd.DataFrame:
+    """Records that may span lines (quoted newlines), told apart line by line.
+
+    A record starts at a line and takes following lines only while a quote is
+    open. If the record it makes has the wrong number of fields, only its first
+    line is rejected and reading resumes on the next line: an unclosed quote
+    must not swallow the good records after it.
+    """
     delim, quote = contract.file.delimiter, contract.file.quote
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim,
-                        quotechar=quote or '"', quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE)
-    rows, lines, rejects = [], [], []
-    next(reader)
-    start = reader.line_num + 1
-    for row in reader:
-        line_no = start
-        start = reader.line_num + 1
-        if not row or row == [""]:
+    width = len(headers)
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    rows, numbers, rejects = [], [], []
+    i = 1
+    while i < len(lines):
+        if not lines[i]:
+            i += 1
             continue  # blank line: not a record
-        if len(row) != len(headers):
-            raw = delim.join(row)
-            rejects.append((line_no, "wrong_column_count",
-                            f"expected: {len(headers)} fields, found: {len(row)}", raw))
-            continue
-        rows.append(row)
-        lines.append(line_no)
-    _load_text_rows(con, table, headers, rows, lines)
+        j, chunk = i, lines[i]
+        while quote and chunk.count(quote) % 2 and j + 1 < len(lines):
+            j += 1
+            chunk += "\n" + lines[j]
+        try:
+            fields = next(csv.reader([chunk], delimiter=delim, quotechar=quote or '"',
+                                     quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE, strict=False))
+        except csv.Error:
+            fields = []
+        if len(fields) == width:
+            rows.append(fields)
+            numbers.append(i + 1)
+            i = j + 1
+        else:
+            n = _field_count(lines[i], delim, quote) if j > i else len(fields)
+            rejects.append((i + 1, "wrong_column_count", f"expected: {width} fields, found: {n}", lines[i]))
+            i += 1
+    _load_text_rows(con, table, headers, rows, numbers)
     return pd.DataFrame(rejects, columns=REJECT_COLUMNS) if rejects else _empty_rejects()
 
 
@@ -253,17 +294,17 @@ def _cell_text(v) -> str | None:
     if isinstance(v, float):
         if v.is_integer() and abs(v) < 1e15:
             return str(int(v))
-        return f"{v:.6G}" if abs(v) >= 1e15 else repr(v)
+        return f"{v:.15G}" if abs(v) >= 1e15 else repr(v)  # the 15 digits Excel keeps
     if isinstance(v, int):
         return str(v)
     return str(v)
 
 
-def _read_xlsx(con, contract: SourceContract, path: Path, table: str) -> ReadResult:
+def _read_xlsx(con, contract: SourceContract, path: Path, data: bytes, table: str) -> ReadResult:
     from python_calamine import CalamineWorkbook
 
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own types for zip/xml damage
         raise DeliveryRefused(path, f"not a readable xlsx workbook ({exc.__class__.__name__})") from None
     sheet_name = contract.file.sheet

@@ -88,7 +88,8 @@ _VALIDATION_EXTRA = [
 
 def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, *,
                 snapshot_date: dt.date, scratch_dir: Path, area_code: str,
-                display_name: str | None = None, previous_db: str | None = None) -> DeliveryResult:
+                display_name: str | None = None, previous_db: str | None = None,
+                expected_sha256: str | None = None) -> DeliveryResult:
     """Load one file into source_records_<source> / quarantine__<source>; raises DeliveryRefused.
 
     The raw rows are a TEMP table and the mapped records a view, so each record is
@@ -100,7 +101,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
     clock = _Clock()
     raw, mapped, out = f"raw__{src}", f"mapped__{src}", records_table(src)
     prepare_codes(con)
-    read = read_delivery(con, contract, path, raw, scratch_dir)
+    read = read_delivery(con, contract, path, raw, scratch_dir, expected_sha256)
     clock.lap("read")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(mapped)} AS {mapping_sql(contract, raw)}")
     standardise(con, mapped, out, snapshot_date=snapshot_date, file=file_label, area_code=area_code,
@@ -145,7 +146,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
     for rule_id, n in read.rejects["rule"].value_counts().items():
         counts[rule_id] = counts.get(rule_id, 0) + int(n)
     clock.lap("account")
-    return DeliveryResult(src, snapshot_date, file_label, sha256_of(path), read.rows_read, rows_loaded,
+    return DeliveryResult(src, snapshot_date, file_label, read.sha256, read.rows_read, rows_loaded,
                           rows_quarantined, records_loaded, records_quarantined, counts, read.notes, clock.laps)
 
 

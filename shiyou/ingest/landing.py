@@ -113,9 +113,16 @@ def find(landing: Path, contracts: list[SourceContract], sync_date: dt.date) -> 
     return found
 
 
-def newly_landed(landing: Path, contracts: list[SourceContract], seen: dict[str, str]
+def newly_landed(landing: Path, contracts: list[SourceContract], seen: dict[str, str],
+                 settle_seconds: float = 60.0, now: float | None = None
                  ) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Files not in `seen` (path -> "mtime:size"): {date: [relative paths]} and the updated cursor."""
+    """Files not in `seen` (path -> "mtime:size"): {date: [relative paths]} and the updated cursor.
+
+    Files changed less than `settle_seconds` ago are skipped until a later call.
+    """
+    import time
+
+    now = time.time() if now is None else now
     root = landing.resolve()
     fresh: dict[str, list[str]] = {}
     cursor = dict(seen)
@@ -128,6 +135,8 @@ def newly_landed(landing: Path, contracts: list[SourceContract], seen: dict[str,
                     continue
                 rel = str(f.relative_to(root))
                 st = f.stat()
+                if now - st.st_mtime < settle_seconds:
+                    continue
                 stamp = f"{st.st_mtime_ns}:{st.st_size}"
                 if cursor.get(rel) != stamp:
                     cursor[rel] = stamp

@@ -19,7 +19,7 @@ RAW_SUFFIX = "_raw"
 
 def _text(header: str) -> str:
     # Outer spaces (ASCII and ideographic) are never meaningful; blank means missing.
-    return f"nullif(trim(CAST({quote_ident(header)} AS VARCHAR), ' \t\r\n　'), '')"
+    return f"nullif(trim(CAST({quote_ident(header)} AS VARCHAR), ' \t\r\n\u3000\u00a0\u200b\ufeff'), '')"
 
 
 def _code(text: str, spec: ColumnSpec, joins: list[str]) -> str:

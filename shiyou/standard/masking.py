@@ -2,7 +2,8 @@
 
 IDs keep the division (6) and the last 4 characters: 440106********123X.
 Phones keep the first 3 and last 4 digits; names keep the surname (first
-character); free text has every run of 6+ digits masked.
+character); free text in views loses every digit and all but the first Han
+character of each run; messages lose every long digit run.
 """
 
 from __future__ import annotations
@@ -35,10 +36,20 @@ def mask_name(value: str | None) -> str | None:
 
 
 def mask_text(value: str | None) -> str | None:
-    """Free text (raw lines, addresses, messages): mask every run of 6 or more digits."""
+    """Messages that might quote delivered text: mask every run of 6 or more digits
+    (with the spaces and dashes people type inside IDs and phones)."""
     if not value:
         return value
-    return re.sub(r"[0-9０-９Xx]{6,}", lambda m: mask_id(m.group(0)), value)
+    return re.sub(r"[0-9０-９](?:[0-9０-９ Xx+-]{4,}[0-9０-９Xx])", lambda m: _mask_digits(re.sub(r"[ +-]", "", m.group(0))),
+                  value)
+
+
+def _mask_digits(d: str) -> str:
+    if len(d) >= 15:
+        return mask_id(d)
+    if len(d) >= 8:
+        return mask_phone(d)  # keeps 3 + 4 of 11: the middle of a phone is the personal part
+    return d[:2] + "*" * (len(d) - 2)
 
 
 # SQL twins of the functions above (for views), kept next to them on purpose.
@@ -59,19 +70,32 @@ def sql_mask_name(col: str) -> str:
 
 
 def sql_mask_text(col: str) -> str:
-    return f"regexp_replace({col}, '[0-9０-９Xx]{{6,}}', '******', 'g')"
+    """Free text: every digit (with the separators people type between them) and every Han
+    character after the first of a run. Names and addresses become 张**, 天****; IDs and
+    phones become stars whatever their spacing."""
+    digits = f"regexp_replace({col}, '[0-9０-９][0-9０-９ Xx+-]*[0-9０-９Xx]|[0-9０-９]', '*', 'g')"
+    return f"regexp_replace({digits}, '(\\p{{Han}})\\p{{Han}}+', '\\1**', 'g')"
 
 
 def create_masked_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Views analysts get by default: no full ID, phone, name or address anywhere in them."""
+    """Views analysts get by default: no full ID, phone, name or address anywhere in them.
+
+    Columns from which an ID could be rebuilt (division, birth date, ID birth date) are
+    coarsened to the year; the address is cut to district, street and road.
+    """
     con.execute(f"""CREATE OR REPLACE VIEW source_records_masked AS
-        SELECT * EXCLUDE (name, name_norm, name_key, name_pinyin, name_pinyin_fuzzy, former_name, former_name_key,
-                          id_number, id_number_raw, phone, phone_raw, address, address_norm, address_room, address_floor,
-                          address_key, hukou_address, birth_date_raw),
-               {sql_mask_name('name')} AS name,
-               {sql_mask_id('id_number')} AS id_number,
-               {sql_mask_phone('phone')} AS phone,
-               {sql_mask_text('address')} AS address
+        SELECT source, record_id, record_uid, snapshot_date, file, line_no,
+               {sql_mask_name('name')} AS name, name_is_minority,
+               id_type, {sql_mask_id('id_number')} AS id_number, id_status, id_valid,
+               year(id_birth_date) AS id_birth_year, id_sex, sex,
+               year(coalesce(birth_date, CAST(birth_year_month || '-01' AS DATE))) AS birth_year,
+               birth_date_precision, ethnic_group, marital_status, education,
+               {sql_mask_phone('phone')} AS phone, phone_type,
+               address_province, address_city, address_district, address_street, address_road,
+               household_id IS NOT NULL AS has_household, relation_to_head, population_type, status,
+               status_date, registration_cancelled, registered_on, quality_flags
         FROM source_records""")
     con.execute(f"""CREATE OR REPLACE VIEW quarantine_masked AS
-        SELECT * EXCLUDE (raw), {sql_mask_text('raw')} AS raw FROM quarantine""")
+        SELECT source, snapshot_date, file, line_no, {sql_mask_id('record_id')} AS record_id, rule, rules,
+               message, {sql_mask_text('raw')} AS raw
+        FROM quarantine""")

@@ -19,7 +19,9 @@ LOCAL = "[2-9][0-9]{6,7}"
 def sql_digits(col: str) -> str:
     """Digits only, with the +86 / 0086 country prefix removed."""
     d = f"regexp_replace(translate({col}, '{FULLWIDTH[:10]}', '{HALFWIDTH[:10]}'), '[^0-9]', '', 'g')"
-    return f"regexp_replace({d}, '^(0086|86)(1[3-9][0-9]{{9}}|[1-9][0-9]{{8,10}})$', '\\2')"
+    mobile = f"regexp_replace({d}, '^(0086|86)(1[3-9][0-9]{{9}})$', '\\2')"
+    # +86 20 8765 4321: the trunk 0 of the area code is dropped after +86 and comes back here
+    return f"regexp_replace({mobile}, '^(0086|86)([1-9][0-9]{{8,10}})$', '0\\2')"
 
 
 def sql_columns(digits: str, area_code: str) -> dict[str, str]:
@@ -43,7 +45,8 @@ def normalise_phone(raw: str | None, area_code: str = "020") -> tuple[str | None
     if raw is None:
         return None, None
     d = re.sub(r"[^0-9]", "", raw.translate(str.maketrans(FULLWIDTH[:10], HALFWIDTH[:10])))
-    d = re.sub(r"^(0086|86)(1[3-9][0-9]{9}|[1-9][0-9]{8,10})$", r"\2", d)
+    d = re.sub(r"^(0086|86)(1[3-9][0-9]{9})$", r"\2", d)
+    d = re.sub(r"^(0086|86)([1-9][0-9]{8,10})$", r"0\2", d)
     if re.fullmatch(MOBILE, d):
         return d, "mobile"
     if re.fullmatch(LANDLINE, d):

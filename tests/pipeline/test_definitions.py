@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 
 from dagster import build_sensor_context, DagsterInstance
 
@@ -34,13 +35,35 @@ def test_schedule_and_sensor_run_the_nightly_job():
     assert job.executor_def.name == "in_process"
     schedule = defs.resolve_schedule_def("nightly_sync_schedule")
     assert schedule.job_name == "nightly_sync" and schedule.cron_schedule == "30 2 * * *"
+    assert schedule.execution_timezone == "Asia/Shanghai"
     assert defs.resolve_sensor_def("landing_sensor").job_name == "nightly_sync"
+
+
+def test_schedule_tick_syncs_the_previous_day():
+    from zoneinfo import ZoneInfo
+
+    from dagster import build_schedule_context
+
+    from pipelines.schedules import nightly_sync_schedule
+
+    tick = dt.datetime(2026, 11, 21, 2, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with DagsterInstance.ephemeral() as instance:
+        request = nightly_sync_schedule(build_schedule_context(instance=instance, scheduled_execution_time=tick))
+    assert request.partition_key == "2026-11-20"
+
+
+def _age(path, seconds_ago: float):
+    t = time.time() - seconds_ago
+    os.utime(path, (t, t))
 
 
 def test_sensor_requests_each_new_date_once_and_again_on_resend(tmp_path):
     landing = tmp_path / "landing"
     make_day(landing, dt.date(2026, 11, 19), sources=["police"])
     make_day(landing, dt.date(2026, 11, 20), sources=["police", "labour"])
+    files = sorted(p for p in landing.rglob("*") if p.is_file())
+    for f in files:
+        _age(f, 3600)
     res = {"landing": LandingZone(path=str(landing))}
     with DagsterInstance.ephemeral() as instance:
         ctx = build_sensor_context(instance=instance, resources=res)
@@ -50,11 +73,20 @@ def test_sensor_requests_each_new_date_once_and_again_on_resend(tmp_path):
         again = list(landing_sensor(ctx2))
         assert len(again) == 1 and not hasattr(again[0], "partition_key")  # SkipReason: nothing new
         resent = landing / "police" / "2026-11-20" / "gongan_syrk_20261120.csv"
-        st = resent.stat()
-        os.utime(resent, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        _age(resent, 1800)  # a corrected file re-sent under the same name
         ctx3 = build_sensor_context(instance=instance, cursor=ctx2.cursor or ctx.cursor, resources=res)
         third = list(landing_sensor(ctx3))
         assert [r.partition_key for r in third] == ["2026-11-20"]
+        assert third[0].run_key not in {r.run_key for r in first}  # Dagster would skip a repeated key
+
+
+def test_sensor_waits_for_a_file_still_being_written(tmp_path):
+    landing = tmp_path / "landing"
+    make_day(landing, dt.date(2026, 11, 20), sources=["police"])  # just written: mtime is now
+    res = {"landing": LandingZone(path=str(landing))}
+    with DagsterInstance.ephemeral() as instance:
+        out = list(landing_sensor(build_sensor_context(instance=instance, resources=res)))
+    assert len(out) == 1 and not hasattr(out[0], "partition_key")
 
 
 def test_workspace_yaml_loads_the_definitions():

@@ -77,3 +77,17 @@ def test_rule_counts_reach_dagster_checks_and_flags(warehouse):
     for rule in ["id_bad_check", "id_legacy_15", "id_scientific_notation", "birth_date_unparseable",
                  "sex_unstated", "id_missing"]:
         assert flags.get(rule, 0) > 0, rule
+
+
+def test_masked_views_cannot_give_back_ids_names_or_addresses(warehouse):
+    full = {r[0] for r in warehouse.execute("SELECT id_number FROM source_records WHERE id_number IS NOT NULL").fetchall()}
+    names = {r[0] for r in warehouse.execute("SELECT name FROM source_records WHERE length(name) >= 2").fetchall()}
+    rows = warehouse.execute("SELECT * FROM source_records_masked").fetchall()
+    cols = [d[0] for d in warehouse.description]
+    assert not {"id_division", "id_birth_date", "birth_date", "address", "address_room", "id_number_raw"} & set(cols)
+    text = "\n".join("|".join("" if v is None else str(v) for v in r) for r in rows)
+    assert not any(i in text for i in full)
+    assert not any(f"|{n}|" in text for n in names)
+    raw = "\n".join(r[0] for r in warehouse.execute("SELECT raw FROM quarantine_masked").fetchall())
+    assert raw and not any(ch.isdigit() for ch in raw)
+    assert not any(n in raw for n in names)

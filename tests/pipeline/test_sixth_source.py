@@ -63,3 +63,24 @@ def test_new_contract_file_is_all_a_new_department_needs(tmp_path):
         dl = con.execute("SELECT rows_read, rows_loaded, rows_quarantined FROM deliveries WHERE source = 'housing'").fetchall()
     assert rec == [("HT1", "黄小明", "1", dt.date(1988, 1, 1), "valid", "3", "1200")]
     assert quar == [(3, "name_missing")] and dl == [(2, 1, 1)]
+
+
+def test_onboarding_into_an_existing_warehouse(tmp_path):
+    """The warehouse was published before the contract existed; the new source has no file yet."""
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, DAY, sources=["police"])
+    first = subprocess.run([sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing), "--warehouse",
+                            str(wh)], cwd=ROOT, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    sources = tmp_path / "sources"
+    shutil.copytree(ROOT / "schemas" / "sources", sources)
+    (sources / "housing.yaml").write_text(HOUSING, encoding="utf-8")
+    make_day(landing, DAY + dt.timedelta(days=1), sources=["police"], n=4)
+    env = {**os.environ, "SHIYOU_SOURCES_DIR": str(sources)}
+    proc = subprocess.run([sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing), "--warehouse",
+                           str(wh)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert any(line.split()[:2] == ["housing", "none"] for line in proc.stdout.splitlines())
+    with duckdb.connect(str(wh / "shiyou.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM source_records_housing").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM source_records WHERE source = 'police'").fetchone()[0] == 4

@@ -163,3 +163,58 @@ def test_cli_main_prints_summary_and_exit_code(tmp_path, capsys):
     out = capsys.readouterr()
     assert code == 0 and "published r000001" in out.out and out.err == ""
     assert "440106198801010017" not in out.out  # never a full ID in what the CLI prints
+
+
+def test_late_delivery_for_an_earlier_day_never_replaces_a_newer_snapshot(tmp_path):
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D2, n=5)
+    sync(landing, wh, D2)
+    make_day(landing, D1, sources=["police"], n=2)  # yesterday's police file arrives late
+    code, lines = sync(landing, wh, D1)
+    assert code == cli.EXIT_OK
+    assert query(wh, "SELECT count(*), max(snapshot_date) FROM source_records WHERE source = 'police'") == [(5, D2)]
+    assert query(wh, "SELECT snapshot_date, status, is_current FROM deliveries WHERE source = 'police' ORDER BY 1") == [
+        (D1, "superseded", False), (D2, "loaded", True)]
+
+
+def test_a_reverted_file_is_loaded_again(tmp_path):
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1, sources=["police"], n=3)
+    sync(landing, wh, D1)
+    make_day(landing, D2, sources=["police"], n=4)
+    sync(landing, wh, D2)
+    copy_day(landing, "police", D1, D3)  # the department rolls back to the first list
+    code, _ = sync(landing, wh, D3)
+    assert code == cli.EXIT_OK
+    assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'police'")[0][0] == 3
+
+
+def test_an_unforeseen_failure_in_one_file_refuses_it_and_publishes_the_others(tmp_path, monkeypatch):
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    from shiyou.contracts import readers
+
+    real = readers._read_xlsx
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("corrupt shared strings table")
+
+    monkeypatch.setattr(readers, "_read_xlsx", explode)
+    code, lines = sync(landing, wh, D1)
+    assert code == cli.EXIT_REFUSED
+    assert any("family_planning" in ln and "refused" in ln and "RuntimeError" in ln for ln in lines)
+    assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'police'")[0][0] == 3
+    assert query(wh, "SELECT status FROM deliveries WHERE source = 'family_planning'") == [("refused",)]
+    monkeypatch.setattr(readers, "_read_xlsx", real)
+
+
+def test_lock_held_by_another_sync_is_one_clear_line(tmp_path):
+    import fcntl
+
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1, sources=["police"])
+    wh.mkdir()
+    with open(wh / ".sync.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, lines = sync(landing, wh, D1)
+    assert code == cli.EXIT_FAILED and lines == [f"shiyou: error: another sync is running on {wh} (lock .sync.lock)"]

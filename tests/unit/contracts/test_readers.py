@@ -217,3 +217,65 @@ def test_one_extra_empty_trailing_field_is_not_loaded_shifted(tmp_path):
     res, recs, quar = ingest(tmp_path, "police", p)
     assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (3, 2, 1)
     assert quar.iloc[0]["line_no"] == 3 and quar.iloc[0]["rule"] == "wrong_column_count"
+
+
+# ----------------------------------------------------------------------------- odd files (review findings)
+
+
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda hs: hs + [""], "empty column name"),
+    (lambda hs: hs + ["xm"], "repeats 1 column name"),  # XM and xm are one SQL column
+    (lambda hs: hs + ["__line_no"], "reserved"),
+])
+def test_unusable_headers_are_refused(tmp_path, mutate, needle):
+    hs = headers("police")
+    p = write_csv(tmp_path / "gongan_syrk_20261120.csv", mutate(hs), [r + [""] for r in _police_rows(2)])
+    with pytest.raises(DeliveryRefused, match=needle):
+        ingest(tmp_path, "police", p)
+
+
+def test_file_without_its_header_row_is_refused_without_echoing_data(tmp_path):
+    rows = _police_rows(3)
+    rows[0][headers("police").index("JZDZ")] = "天河路233号3栋1502房"
+    p = write_csv(tmp_path / "gongan_syrk_20261120.csv", rows[0], rows[1:])  # first data row where the header was
+    with pytest.raises(DeliveryRefused) as exc:
+        ingest(tmp_path, "police", p)
+    assert "天河路" not in str(exc.value) and "张0" not in str(exc.value)
+
+
+def test_unclosed_quote_rejects_one_line_not_the_records_after_it(tmp_path):
+    rows = [row("civil_affairs", 记录编号=f"MZ{i}", 姓名=f"陈{i}", 人员状态="正常") for i in range(8)]
+    p = write_csv(tmp_path / "minzheng_20261120.csv", headers("civil_affairs"), rows, bom=True)
+    lines = p.read_bytes().decode("utf-8-sig").split("\n")
+    lines[3] = lines[3].replace("陈2", '"陈2')  # a quote that never closes
+    p.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode())
+    res, recs, quar = ingest(tmp_path, "civil_affairs", p)
+    assert (res.rows_read, res.rows_loaded, res.rows_quarantined) == (8, 7, 1)
+    assert list(quar["line_no"]) == [4]
+    assert sorted(recs["record_id"]) == [f"MZ{i}" for i in range(8) if i != 2]
+
+
+def test_lone_carriage_return_and_huge_field_do_not_stop_the_file(tmp_path):
+    rows = _police_rows(4)
+    rows[1][headers("police").index("JZDZ")] = "天河路\r1号"
+    rows[2][headers("police").index("HJDZ")] = "广" * 200_000  # longer than the csv module's default limit
+    p = write_csv(tmp_path / "gongan_syrk_20261120.csv", headers("police"), rows, quoting=csv.QUOTE_NONE)
+    res, recs, quar = ingest(tmp_path, "police", p)
+    assert res.rows_read == 4 and res.rows_read == res.rows_loaded + res.rows_quarantined
+    assert "R2" in set(recs["record_id"])
+
+
+def test_file_changed_between_plan_and_read_is_refused(tmp_path):
+    from shiyou.contracts.readers import read_delivery
+
+    p = write_csv(tmp_path / "gongan_syrk_20261120.csv", headers("police"), _police_rows(2))
+    with pytest.raises(DeliveryRefused, match="changed while the run was reading"):
+        read_delivery(duckdb.connect(), CONTRACTS["police"], p, "raw", tmp_path, expected_sha256="0" * 64)
+
+
+def test_invisible_names_are_missing_names(tmp_path):
+    rows = _police_rows(3)
+    rows[1][headers("police").index("XM")] = "\u00a0\u200b"
+    p = write_csv(tmp_path / "gongan_syrk_20261120.csv", headers("police"), rows)
+    res, recs, quar = ingest(tmp_path, "police", p)
+    assert list(zip(quar["line_no"], quar["rule"])) == [(3, "name_missing")]

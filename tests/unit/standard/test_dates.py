@@ -35,3 +35,15 @@ def test_implausible_years_are_not_dates(duck):
     """Year 0000 or 9999 is a typing accident (and would break Python's date type downstream)."""
     got = eval_sql(duck, ["00000101", "99991231", "18991231"], lambda v: dates.sql_day(v, ["%Y%m%d"]))
     assert got == [None, None, dt.date(1899, 12, 31)]
+
+
+def test_compact_formats_need_every_digit(duck):
+    """`1980123` is not a date: 1980-12-03 or 1980-01-23? DuckDB alone would guess."""
+    got = eval_sql(duck, ["1980123", "19801203", "198012", "19801"], lambda v: dates.sql_day(v, ["%Y%m%d"]))
+    assert got == [None, dt.date(1980, 12, 3), None, None]
+    assert eval_sql(duck, ["19801"], lambda v: dates.sql_month(v, ["%Y%m"])) == [None]
+
+
+def test_date_time_cells_count_by_their_day(duck):
+    got = eval_sql(duck, ["1990-03-07 00:00:00", "1990-03-07 13:45"], lambda v: dates.sql_day(v, ["%Y-%m-%d"]))
+    assert got == [dt.date(1990, 3, 7), dt.date(1990, 3, 7)]

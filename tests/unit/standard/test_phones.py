@@ -15,6 +15,8 @@ CASES = [
     ("(020) 8765 4321", "02087654321", "landline"),
     ("0755-2345678", "07552345678", "landline"),
     ("87654321", "02087654321", "landline"),    # local number: the district's area code
+    ("+86 20 8765 4321", "02087654321", "landline"),  # international form drops the trunk 0
+    ("0086-755-2345678", "07552345678", "landline"),
     ("12345", None, None),
     ("10086", None, None),
     ("", None, None),
