@@ -1,0 +1,342 @@
+"""Blocking: candidate pairs as SQL generated from the rules in matching.yaml.
+
+Statements (each one SQL text, for DuckDB or Spark):
+
+1. ``records_sql``: a narrow ``match_records`` table — the columns the rules and
+   comparisons read, the derived ``record_columns`` and the term frequencies.
+2. ``rule_sql`` per rule: ``(record_uid_l, record_uid_r, rule)``, uid_l < uid_r.
+   Blocks (one key value) above the rule's max size are not expanded.
+3. ``oversize_sql`` per rule: the skipped blocks and their sizes (keys are masked
+   in Python before they leave ``run_blocking``).
+4. ``pairs_sql``: the union of all rules, one row per pair, the first rule that
+   produced it kept (and a bit mask of every rule that did).
+
+``run_blocking`` executes them on a DuckDB connection and reports pair counts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from shiyou.matching.model import BlockingRule, MatchingConfig
+from shiyou.sql import literal, quote_ident
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Where the matcher reads and writes (dotted names allowed: ``wh.source_records``)."""
+
+    records: str = "source_records"
+    match_records: str = "match_records"
+    rule_pairs: str = "match_pairs_by_rule"
+    pairs: str = "match_pairs"
+    gamma: str = "match_gamma"
+
+
+def qname(name: str) -> str:
+    return ".".join(quote_ident(p) for p in name.split("."))
+
+
+@dataclass(frozen=True)
+class Statement:
+    name: str  # e.g. "blocking.rule.phone"
+    sql: str
+
+
+# --- 1. match_records ------------------------------------------------------------------
+def records_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> str:
+    """SELECT of the narrow per-record table: needed columns, derived columns, frequencies."""
+    cols = ["record_uid", *cfg.base_columns()]
+    select = [quote_ident(c) for c in cols]
+    select += [f"{cfg.render(sql, dialect)} AS {quote_ident(name)}" for name, sql in cfg.record_columns.items()]
+    ctes = [f"base AS (SELECT {', '.join(select)} FROM {qname(tables.records)})"]
+    joins, outs = [], []
+    for i, f in enumerate(cfg.frequencies):
+        of = quote_ident(f.of)
+        n = f"count(DISTINCT {quote_ident(f.distinct)})" if f.distinct else "count(*)"
+        ctes.append(f"f{i} AS (SELECT {of} AS v, {n} AS n FROM base WHERE {of} IS NOT NULL GROUP BY {of})")
+        joins.append(f"LEFT JOIN f{i} ON base.{of} = f{i}.v")
+        outs.append(f"f{i}.n AS {quote_ident(f.name)}")
+    return (f"WITH {', '.join(ctes)} SELECT {', '.join(['base.*', *outs])} FROM base "
+            + " ".join(joins))
+
+
+# --- 2. one rule -------------------------------------------------------------------------
+def _render_keys(cfg: MatchingConfig, rule: BlockingRule, keys: list[str], dialect: str) -> list[str]:
+    out = [cfg.render(k, dialect) for k in keys]
+    if rule.scope == "local" and cfg.settings.local_partition:
+        out.append(quote_ident(cfg.settings.local_partition))
+    return out
+
+
+def _keyed_sql(cfg: MatchingConfig, rule: BlockingRule, keys: list[str], where: str | None,
+               tables: Tables, dialect: str) -> str:
+    """record_uid, k0, k1 … of the records meeting ``where``, no key null."""
+    rendered = _render_keys(cfg, rule, keys, dialect)
+    cond = f" WHERE {cfg.render(where, dialect)}" if where else ""
+    inner = ", ".join([quote_ident("record_uid"), *(f"{k} AS k{i}" for i, k in enumerate(rendered))])
+    not_null = " AND ".join(f"k{i} IS NOT NULL" for i in range(len(rendered)))
+    # Keys are computed in a subquery so that the outer WHERE can name them.
+    return f"SELECT * FROM (SELECT {inner} FROM {qname(tables.match_records)}{cond}) AS s WHERE {not_null}"
+
+
+def _expand_sql(rule: BlockingRule, base: str) -> str:
+    """Every key one substitution (over the alphabet) or one adjacent swap away, and the key itself.
+
+    Generated relationally (VALUES tables of positions and characters) so that it is plain
+    SQL in every engine; ~ length × (alphabet - 1) + length rows per record, which is why
+    only the records that need it (a failed or computed check) are expanded.
+    """
+    ex = rule.left.expand
+    n = ex.length
+    positions = ", ".join(f"({p})" for p in range(1, n + 1))
+    swaps = ", ".join(f"({p})" for p in range(1, n))
+    chars = ", ".join(f"({literal(c)})" for c in ex.alphabet)
+    keep = f"length(k0) = {n}"
+    return (
+        f"SELECT record_uid, k0 FROM ({base}) AS b0 "
+        f"UNION ALL SELECT record_uid, substr(k0, 1, p - 1) || c || substr(k0, p + 1) AS k0 "
+        f"FROM ({base}) AS b1 CROSS JOIN (VALUES {positions}) AS pos(p) "
+        f"CROSS JOIN (VALUES {chars}) AS alpha(c) WHERE {keep} AND substr(k0, p, 1) <> c "
+        f"UNION ALL SELECT record_uid, substr(k0, 1, p - 1) || substr(k0, p + 1, 1) || substr(k0, p, 1) "
+        f"|| substr(k0, p + 2) AS k0 FROM ({base}) AS b2 CROSS JOIN (VALUES {swaps}) AS pos(p) "
+        f"WHERE {keep} AND substr(k0, p, 1) <> substr(k0, p + 1, 1)"
+    )
+
+
+def _sides(cfg: MatchingConfig, rule: BlockingRule, tables: Tables, dialect: str) -> tuple[str, str, int]:
+    left, right = rule.sides()
+    nkeys = len(_render_keys(cfg, rule, left.keys, dialect))
+    lsql = _keyed_sql(cfg, rule, left.keys, left.where, tables, dialect)
+    if rule.shape == "asymmetric" and left.expand is not None:
+        lsql = _expand_sql(rule, lsql)
+    rsql = lsql if rule.symmetric else _keyed_sql(cfg, rule, right.keys, right.where, tables, dialect)
+    return lsql, rsql, nkeys
+
+
+def _key_cols(n: int, prefix: str = "") -> str:
+    return ", ".join(f"{prefix}k{i}" for i in range(n))
+
+
+def _kept(side_sql: str, big: str, n: int) -> str:
+    """The side's rows whose key is not an oversized block (LEFT JOIN … IS NULL: portable anti-join)."""
+    on = " AND ".join(f"b.k{i} = k.k{i}" for i in range(n))
+    return f"SELECT k.* FROM ({side_sql}) AS k LEFT JOIN {big} AS b ON {on} WHERE b.k0 IS NULL"
+
+
+def _big(sides: list[str], n: int, limit: int) -> str:
+    """Keys whose block (records of every side with that key) is over the limit. A hash
+    aggregate then an anti-join: cheaper than a window count over every keyed record."""
+    keys = _key_cols(n)
+    union = " UNION ALL ".join(f"SELECT {keys} FROM ({s}) AS s{i}" for i, s in enumerate(sides))
+    return f"SELECT {keys} FROM ({union}) AS u GROUP BY {keys} HAVING count(*) > {limit}"
+
+
+def _path_ctes(cfg: MatchingConfig, rule: BlockingRule, tables: Tables, dialect: str) -> tuple[list[str], list[int]]:
+    """CTEs p0 … pN: (start_uid, cur) after each hop; f_i / t_i the from- and to-keys of hop i.
+
+    A hop's block is the set of records with one key value meeting the hop's ``where``;
+    a block over the rule's max size is not followed (a shared landline, a big household).
+    """
+    limit = cfg.max_block_size(rule)
+    ctes = [f"p0 AS (SELECT record_uid AS start_uid, record_uid AS cur FROM {qname(tables.match_records)} "
+            f"WHERE {cfg.render(rule.where, dialect)})"]
+    widths = []
+    for i, hop in enumerate(rule.path, start=1):
+        n = len(_render_keys(cfg, rule, hop.keys, dialect))
+        widths.append(n)
+        on = " AND ".join(f"t.k{j} = f.k{j}" for j in range(n))
+        to = _keyed_sql(cfg, rule, hop.keys, hop.where, tables, dialect)
+        ctes.append(f"f{i} AS ({_keyed_sql(cfg, rule, hop.keys, None, tables, dialect)})")
+        ctes.append(f"t{i} AS (SELECT * FROM ({to}) AS t0 LEFT JOIN (SELECT {_key_cols(n)}, count(*) AS n "
+                    f"FROM ({to}) AS t1 GROUP BY {_key_cols(n)}) AS c USING ({_key_cols(n)}))")
+        ctes.append(f"p{i} AS (SELECT DISTINCT p.start_uid, t.record_uid AS cur FROM p{i - 1} AS p "
+                    f"JOIN f{i} AS f ON f.record_uid = p.cur JOIN t{i} AS t ON {on} "
+                    f"WHERE t.n <= {limit} AND t.record_uid <> p.start_uid)")
+    return ctes, widths
+
+
+def _block_sides(rule: BlockingRule) -> list[str]:
+    if rule.left is not None and rule.left.expand is not None:
+        return ["SELECT * FROM kr"]
+    return ["SELECT * FROM kl", "SELECT * FROM kr"]
+
+
+def rule_sql(cfg: MatchingConfig, rule: BlockingRule, tables: Tables = Tables(),
+             dialect: str = "duckdb") -> str:
+    """Candidate pairs of one rule: (record_uid_l, record_uid_r, rule) with uid_l < uid_r."""
+    name = literal(rule.name)
+    limit = cfg.max_block_size(rule)
+    if rule.shape == "path":
+        ctes, _ = _path_ctes(cfg, rule, tables, dialect)
+        last = f"p{len(rule.path)}"
+        return (f"WITH {', '.join(ctes)} SELECT DISTINCT least(start_uid, cur) AS record_uid_l, "
+                f"greatest(start_uid, cur) AS record_uid_r, {name} AS rule FROM {last}")
+    lsql, rsql, n = _sides(cfg, rule, tables, dialect)
+    on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n))
+    if rule.symmetric:
+        return (f"WITH k AS ({lsql}), big AS ({_big(['SELECT * FROM k'], n, limit)}), "
+                f"kept AS ({_kept('SELECT * FROM k', 'big', n)}) "
+                f"SELECT l.record_uid AS record_uid_l, r.record_uid AS record_uid_r, {name} AS rule "
+                f"FROM kept AS l JOIN kept AS r ON {on} AND l.record_uid < r.record_uid")
+    # Asymmetric: a block's size is its left records plus its right records — except when
+    # the left is expanded: its variants are probes, the block is the right records alone.
+    return (f"WITH kl AS ({lsql}), kr AS ({rsql}), "
+            f"big AS ({_big(_block_sides(rule), n, limit)}), "
+            f"l2 AS ({_kept('SELECT * FROM kl', 'big', n)}), r2 AS ({_kept('SELECT * FROM kr', 'big', n)}) "
+            f"SELECT DISTINCT least(l.record_uid, r.record_uid) AS record_uid_l, "
+            f"greatest(l.record_uid, r.record_uid) AS record_uid_r, {name} AS rule "
+            f"FROM l2 AS l JOIN r2 AS r ON {on} AND l.record_uid <> r.record_uid")
+
+
+def oversize_sql(cfg: MatchingConfig, rule: BlockingRule, tables: Tables = Tables(),
+                 dialect: str = "duckdb") -> str:
+    """Blocks of one rule over its max size: (rule, hop, key parts as text…, block_size), largest
+    first — the same blocks rule_sql skips. Keys leave the engine only to be masked (run_blocking).
+    For a path, the blocks of each hop's target records (hop 1, 2 …), whether reached or not."""
+    limit = cfg.max_block_size(rule)
+    name = literal(rule.name)
+    if rule.shape == "path":
+        widths = [len(_render_keys(cfg, rule, hop.keys, dialect)) for hop in rule.path]
+        width = max(widths)
+        parts = []
+        for i, (hop, n) in enumerate(zip(rule.path, widths), start=1):
+            keys = [f"CAST(k{j} AS VARCHAR) AS k{j}" for j in range(n)]
+            keys += [f"CAST(NULL AS VARCHAR) AS k{j}" for j in range(n, width)]
+            to = _keyed_sql(cfg, rule, hop.keys, hop.where, tables, dialect)
+            parts.append(f"SELECT {i} AS hop, {', '.join(keys)}, count(*) AS block_size FROM ({to}) AS t{i} "
+                         f"GROUP BY {_key_cols(n)} HAVING count(*) > {limit}")
+        return (f"SELECT {name} AS rule, hop, {_key_cols(width)}, block_size FROM ("
+                + " UNION ALL ".join(parts) + ") AS o ORDER BY block_size DESC")
+    lsql, rsql, n = _sides(cfg, rule, tables, dialect)
+    keys = _key_cols(n)
+    if rule.symmetric:
+        sides = [lsql]
+    elif rule.left.expand is not None:
+        sides = [rsql]
+    else:
+        sides = [lsql, rsql]
+    union = " UNION ALL ".join(f"SELECT {keys} FROM ({s}) AS s{i}" for i, s in enumerate(sides))
+    return (f"SELECT {name} AS rule, 0 AS hop, {keys}, count(*) AS block_size FROM ({union}) AS u "
+            f"GROUP BY {keys} HAVING count(*) > {limit} ORDER BY block_size DESC")
+
+
+# --- 3. the union ------------------------------------------------------------------------
+def pairs_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb",
+              from_rule_table: bool = True) -> str:
+    """One row per candidate pair: the first rule (in YAML order) that produced it, and
+    ``rules``, the sum of 2^rule_no over every rule that did.
+
+    from_rule_table: read the materialised per-rule pairs; else inline every rule statement
+    (the single-statement form, e.g. for an engine that plans it as one job).
+    """
+    order = " ".join(f"WHEN {literal(r.name)} THEN {i}" for i, r in enumerate(cfg.blocking))
+    if from_rule_table:
+        src = qname(tables.rule_pairs)
+    else:
+        src = "(" + " UNION ALL ".join(f"SELECT * FROM ({rule_sql(cfg, r, tables, dialect)}) AS r{i}"
+                                       for i, r in enumerate(cfg.blocking)) + ")"
+    return (f"SELECT record_uid_l, record_uid_r, arg_min(rule, rule_no) AS rule, "
+            f"CAST(sum(rule_bit) AS BIGINT) AS rules FROM ("
+            f"SELECT record_uid_l, record_uid_r, rule, CASE rule {order} END AS rule_no, "
+            f"CAST(power(2, CASE rule {order} END) AS BIGINT) AS rule_bit FROM {src} AS a) AS t "
+            f"GROUP BY record_uid_l, record_uid_r")
+
+
+def statements(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> list[Statement]:
+    """Every blocking statement, in the order run_blocking runs them (SELECTs; the runner
+    adds CREATE TABLE / INSERT)."""
+    out = [Statement("blocking.records", records_sql(cfg, tables, dialect))]
+    for r in cfg.blocking:
+        out.append(Statement(f"blocking.rule.{r.name}", rule_sql(cfg, r, tables, dialect)))
+        out.append(Statement(f"blocking.oversize.{r.name}", oversize_sql(cfg, r, tables, dialect)))
+    out.append(Statement("blocking.pairs", pairs_sql(cfg, tables, dialect)))
+    out.append(Statement("blocking.pairs_one_statement", pairs_sql(cfg, tables, dialect, from_rule_table=False)))
+    return out
+
+
+# --- running on DuckDB ---------------------------------------------------------------------
+@dataclass
+class RuleReport:
+    rule: str
+    scope: str
+    max_block_size: int
+    pairs: int = 0  # pairs this rule produced
+    first_pairs: int = 0  # pairs for which it is the first rule (new pairs)
+    seconds: float = 0.0  # the pair statement
+    check_seconds: float = 0.0  # the oversized-block report
+    oversized_blocks: int = 0
+    oversized_records: int = 0
+    largest_blocks: list[tuple[str, int]] = field(default_factory=list)  # (masked key, size)
+
+
+@dataclass
+class BlockingReport:
+    records: int
+    pairs: int
+    seconds: float  # everything below
+    rules: list[RuleReport]
+    records_seconds: float = 0.0  # match_records (derived columns, frequencies)
+    union_seconds: float = 0.0
+
+    def rule(self, name: str) -> RuleReport:
+        return next(r for r in self.rules if r.rule == name)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.records} records, {self.pairs} candidate pairs in {self.seconds:.2f} s "
+               f"(match_records {self.records_seconds:.2f} s, union {self.union_seconds:.2f} s)"]
+        for r in self.rules:
+            skipped = (f"; {r.oversized_blocks} blocks over {r.max_block_size} skipped "
+                       f"({r.oversized_records} records)" if r.oversized_blocks else "")
+            out.append(f"  {r.rule:<26} {r.scope:<6} {r.pairs:>9} pairs, {r.first_pairs:>9} new, "
+                       f"{r.seconds:.2f} s (+{r.check_seconds:.2f} s block check){skipped}")
+        return out
+
+
+def mask_key(value) -> str:
+    """A block key for a report: first character of each part, the rest starred."""
+    if value is None:
+        return "∅"
+    s = str(value)
+    return s if len(s) <= 1 else s[0] + "*" * (len(s) - 1)
+
+
+def run(con, sql: str) -> None:
+    """Execute one statement and finish its result (DuckDB 2.0 refuses other work until then)."""
+    con.execute(sql).fetchall()
+
+
+def run_blocking(con, cfg: MatchingConfig, tables: Tables = Tables()) -> BlockingReport:
+    """Build match_records, the per-rule pairs and the candidate pairs on a DuckDB connection."""
+    t0 = time.perf_counter()
+    run(con, f"CREATE OR REPLACE TABLE {qname(tables.match_records)} AS {records_sql(cfg, tables)}")
+    records_seconds = time.perf_counter() - t0
+    run(con, f"CREATE OR REPLACE TABLE {qname(tables.rule_pairs)} "
+             f"(record_uid_l VARCHAR, record_uid_r VARCHAR, rule VARCHAR)")
+    reports = []
+    for rule in cfg.blocking:
+        t = time.perf_counter()
+        run(con, f"INSERT INTO {qname(tables.rule_pairs)} {rule_sql(cfg, rule, tables)}")
+        rep = RuleReport(rule.name, rule.scope, cfg.max_block_size(rule), seconds=time.perf_counter() - t)
+        t = time.perf_counter()
+        # Only the largest few blocks' keys leave the engine, and only to be masked here.
+        over = con.execute(f"SELECT *, count(*) OVER () AS n_blocks, sum(block_size) OVER () AS n_records "
+                           f"FROM ({oversize_sql(cfg, rule, tables)}) AS o ORDER BY block_size DESC "
+                           f"LIMIT {max(cfg.settings.oversize_report_limit, 1)}").fetchall()
+        if over:
+            rep.oversized_blocks, rep.oversized_records = over[0][-2], int(over[0][-1])
+        rep.largest_blocks = [("|".join(mask_key(v) for v in row[2:-3] if v is not None), row[-3])
+                              for row in over[: cfg.settings.oversize_report_limit]]
+        rep.check_seconds = time.perf_counter() - t
+        reports.append(rep)
+    t = time.perf_counter()
+    run(con, f"CREATE OR REPLACE TABLE {qname(tables.pairs)} AS {pairs_sql(cfg, tables)}")
+    union_seconds = time.perf_counter() - t
+    counts = dict(con.execute(f"SELECT rule, count(*) FROM {qname(tables.rule_pairs)} GROUP BY rule").fetchall())
+    firsts = dict(con.execute(f"SELECT rule, count(*) FROM {qname(tables.pairs)} GROUP BY rule").fetchall())
+    for rep in reports:
+        rep.pairs, rep.first_pairs = counts.get(rep.rule, 0), firsts.get(rep.rule, 0)
+    n_records = con.execute(f"SELECT count(*) FROM {qname(tables.match_records)}").fetchall()[0][0]
+    n_pairs = con.execute(f"SELECT count(*) FROM {qname(tables.pairs)}").fetchall()[0][0]
+    return BlockingReport(n_records, n_pairs, time.perf_counter() - t0, reports, records_seconds, union_seconds)
