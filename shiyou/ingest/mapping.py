@@ -17,9 +17,11 @@ from shiyou.standard import dates, elements
 RAW_SUFFIX = "_raw"
 
 
-def _text(header: str) -> str:
-    # Outer spaces (ASCII and ideographic) are never meaningful; blank means missing.
-    return f"nullif(trim(CAST({quote_ident(header)} AS VARCHAR), ' \t\r\n\u3000\u00a0\u200b\ufeff'), '')"
+def _text(header: str, invisible: bool = False) -> str:
+    # Outer spaces (ASCII and ideographic) are never meaningful; blank means missing. Names
+    # also lose invisible characters (no-break, zero-width): a name made of them is no name.
+    chars = " \t\r\n\u3000" + ("\u00a0\u200b\ufeff" if invisible else "")
+    return f"nullif(trim(CAST({quote_ident(header)} AS VARCHAR), {literal(chars)}), '')"
 
 
 def _code(text: str, spec: ColumnSpec, joins: list[str]) -> str:
@@ -65,7 +67,7 @@ def _person_select(contract: SourceContract, person: PersonSpec, table: str) -> 
     attributes: list[tuple[str, str]] = []
     joins: list[str] = []
     for header, spec in contract.person_columns(person).items():
-        text = _text(header)
+        text = _text(header, invisible=spec.field in ("name", "former_name"))
         k = elements.kind(spec.field)
         if k == "attributes":
             attributes.append((spec.field.split(".", 1)[1], text))

@@ -21,20 +21,12 @@ def has_day(fmt: str) -> bool:
     return fmt == EXCEL_SERIAL or "%d" in fmt
 
 
-def shape(fmt: str) -> str:
-    """A regex a value must match before strptime sees it: DuckDB's %m/%d accept one digit,
-    so `1980123` would otherwise parse (as 1980-12-03 — or was it 1980-01-23?)."""
-    compact = re.search(r"%[a-zA-Z]%[a-zA-Z]", fmt) is not None
-    two = "[0-9]{2}" if compact else "[0-9]{1,2}"
-    out, i = "", 0
-    while i < len(fmt):
-        if fmt[i] == "%" and i + 1 < len(fmt):
-            out += "[0-9]{4}" if fmt[i + 1] == "Y" else two
-            i += 2
-        else:
-            out += re.escape(fmt[i])
-            i += 1
-    return out
+def compact_length(fmt: str) -> int | None:
+    """Length a value of a compact format (`%Y%m%d`, `%Y%m`) must have: DuckDB's %m and %d
+    accept one digit, so `1980123` would otherwise parse (as 1980-12-03, or was it 01-23?)."""
+    if not re.fullmatch(r"(%[a-zA-Z])+", fmt):
+        return None
+    return sum(4 if d == "Y" else 2 for d in fmt[1::2])
 
 
 def _one(col: str, fmt: str) -> str:
@@ -44,10 +36,11 @@ def _one(col: str, fmt: str) -> str:
             f"THEN {EXCEL_EPOCH} + CAST(CAST({col} AS DOUBLE) AS INTEGER) END"
         )
     value = col
-    if "%H" not in fmt:  # an Excel date-time cell or a stamp: the day is what counts
-        value = f"regexp_replace({col}, ' [0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}})?$', '')"
-    return (f"CASE WHEN regexp_full_match({value}, {literal(shape(fmt))}) "
-            f"THEN CAST(try_strptime({value}, {literal(fmt)}) AS DATE) END")
+    if " " not in fmt:  # an Excel date-time cell or a stamp: the day is what counts
+        value = f"split_part({col}, ' ', 1)"
+    parsed = f"CAST(try_strptime({value}, {literal(fmt)}) AS DATE)"
+    n = compact_length(fmt)
+    return f"CASE WHEN length({value}) = {n} THEN {parsed} END" if n else parsed
 
 
 def plausible(expr: str) -> str:
