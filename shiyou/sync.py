@@ -62,15 +62,6 @@ class RunPlan:
     previous_db: str | None
     sources: dict[str, SourcePlan]
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> "RunPlan":
-        d = json.loads(text)
-        d["sources"] = {k: SourcePlan(**v) for k, v in d["sources"].items()}
-        return cls(**d)
-
 
 @dataclass
 class SourceOutcome:
