@@ -38,6 +38,13 @@ class Settings(_Strict):
     # At city scale: the column local (address-like) rules add to their keys, e.g. district.
     local_partition: str | None = None
     oversize_report_limit: int = Field(20, ge=0)  # oversized blocks listed per rule (masked)
+    # Scoring (train.py, predict.py). Probabilities of a match, turned into weight cut-offs.
+    match_probability: float = Field(0.99, gt=0, lt=1)  # at or above: match
+    review_probability: float = Field(0.5, gt=0, lt=1)  # at or above (and below match): clerical review
+    u_random_pairs: int = Field(1_000_000, gt=0)  # record pairs drawn to estimate u
+    em_max_iterations: int = Field(100, gt=0)
+    em_tolerance: float = Field(1e-6, gt=0)  # stop when no m, u or λ moves more than this
+    tf_levels: list[str] = Field(default_factory=lambda: ["exact", "same_key", "exact_shared"])  # levels whose u is the value's frequency
 
 
 class Frequency(_Strict):

@@ -1,0 +1,276 @@
+"""Fellegi–Sunter training: u from random record pairs, m and the prior λ by EM on pattern counts.
+
+    model = train(con, cfg, tables)          # match_records and match_gamma must exist
+    Path("model.json").write_text(model.to_json())
+
+Everything that touches pairs is SQL generated from matching.yaml (a deterministic
+sample of random pairs, their levels, a GROUP BY over the gamma table); the EM runs
+in numpy over the few thousand distinct comparison patterns, never over pairs, so
+its cost does not grow with the district (docs/matching.md, scale-path.md).
+
+Levels are gamma values: -1 "not comparable" (weight 0, left out of m and u), then
+0, 1 … A comparison's m and u are distributions over its comparable levels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from shiyou.matching import similarity
+from shiyou.matching.blocking import Tables, qname, run
+from shiyou.matching.comparisons import gamma_sql
+from shiyou.matching.model import Comparison, MatchingConfig
+from shiyou.sql import quote_ident
+
+RANDOM_PAIRS = "match_random_pairs"
+RANDOM_GAMMA = "match_random_gamma"
+# A level never seen among random pairs still has some chance: this many pseudo-pairs per level
+# (additive smoothing) keep u > 0 and its weight finite.
+U_PSEUDO_COUNT = 1.0
+U_PRIOR_PAIRS = 1.0  # weight of the random-pair u when EM updates u
+M_FLOOR = 1e-6  # m of a level EM empties, so log2(m/u) stays finite
+
+
+@dataclass
+class LevelParams:
+    gamma: int
+    label: str
+    m: float
+    u: float
+    tf: bool = False  # u is replaced per pair by the value's frequency (see predict.py)
+
+    @property
+    def weight(self) -> float:
+        return math.log2(self.m / self.u)
+
+
+@dataclass
+class ComparisonParams:
+    name: str
+    column: str
+    levels: list[LevelParams]
+    tf_frequency: str | None = None  # frequency column (gamma table has <name>_l / _r)
+
+    def level(self, gamma: int) -> LevelParams:
+        return next(lv for lv in self.levels if lv.gamma == gamma)
+
+
+@dataclass
+class TrainedModel:
+    """m, u and weight per comparison level; λ; how EM went. Readable JSON both ways."""
+
+    comparisons: list[ComparisonParams]
+    prior: float  # λ: share of candidate pairs that are matches
+    total_records: int  # N for term frequencies: u_tf = frequency / N
+    iterations: int
+    converged: bool
+    max_change: float  # largest parameter move in the last iteration
+    candidate_pairs: int = 0
+    patterns: int = 0
+    random_pairs: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def prior_weight(self) -> float:
+        return math.log2(self.prior / (1 - self.prior))
+
+    def comparison(self, name: str) -> ComparisonParams:
+        return next(c for c in self.comparisons if c.name == name)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["prior_weight"] = self.prior_weight
+        for c, cd in zip(self.comparisons, d["comparisons"]):
+            for lv, lvd in zip(c.levels, cd["levels"]):
+                lvd["weight"] = lv.weight
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainedModel:
+        d = dict(d)
+        d.pop("prior_weight", None)
+        comps = []
+        for cd in d.pop("comparisons"):
+            levels = [LevelParams(**{k: v for k, v in lv.items() if k != "weight"}) for lv in cd["levels"]]
+            comps.append(ComparisonParams(cd["name"], cd["column"], levels, cd.get("tf_frequency")))
+        return cls(comparisons=comps, **d)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainedModel:
+        return cls.from_dict(json.loads(text))
+
+
+# --- SQL -------------------------------------------------------------------------------
+def random_pairs_sql(cfg: MatchingConfig, n_records_hint: int, target_pairs: int,
+                     tables: Tables = Tables(), dialect: str = "duckdb") -> str:
+    """A deterministic sample of random record pairs: records ordered by an md5 digest of their
+    uid (engine-independent, so DuckDB and Spark draw the same sample), each paired with the
+    records k·step places further round the circle, k = 1 … K. No record meets itself."""
+    n = max(n_records_hint, 2)
+    k = max(1, min(math.ceil(target_pairs / n), n - 1))
+    step = max(1, (n - 1) // (k + 1))
+    offsets = ", ".join(f"({i * step})" for i in range(1, k + 1))
+    digest = cfg.render("key_digest(record_uid)", dialect)
+    return (f"WITH o AS (SELECT {quote_ident('record_uid')}, row_number() OVER (ORDER BY {digest}) - 1 AS i, "
+            f"count(*) OVER () AS n FROM {qname(tables.match_records)}) "
+            f"SELECT a.record_uid AS record_uid_l, b.record_uid AS record_uid_r, 'random' AS rule "
+            f"FROM o AS a CROSS JOIN (VALUES {offsets}) AS s(off) "
+            f"JOIN o AS b ON b.i = (a.i + s.off) % a.n "
+            f"WHERE a.i < {math.ceil(target_pairs / k)}")
+
+
+def pattern_counts_sql(cfg: MatchingConfig, gamma_table: str) -> str:
+    """The candidate pairs collapsed to their comparison patterns: what EM reads."""
+    cols = ", ".join(quote_ident(c.column) for c in cfg.comparisons)
+    return f"SELECT {cols}, count(*) AS n FROM {qname(gamma_table)} GROUP BY {cols}"
+
+
+def level_counts_sql(comparison: Comparison, gamma_table: str) -> str:
+    col = quote_ident(comparison.column)
+    return f"SELECT {col}, count(*) AS n FROM {qname(gamma_table)} GROUP BY {col}"
+
+
+def statements(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> list:
+    from shiyou.matching.blocking import Statement
+
+    rnd = Tables(records=tables.records, match_records=tables.match_records, pairs=RANDOM_PAIRS)
+    out = [Statement("train.random_pairs", random_pairs_sql(cfg, 1_000, 10_000, tables, dialect)),
+           Statement("train.random_gamma", gamma_sql(cfg, rnd, dialect)),
+           Statement("train.pattern_counts", pattern_counts_sql(cfg, tables.gamma))]
+    out += [Statement(f"train.u_counts.{c.name}", level_counts_sql(c, RANDOM_GAMMA)) for c in cfg.comparisons]
+    return out
+
+
+# --- EM ----------------------------------------------------------------------------------
+@dataclass
+class EMResult:
+    m: list[np.ndarray]
+    u: list[np.ndarray]
+    prior: float
+    iterations: int
+    converged: bool
+    max_change: float
+
+
+def initial_m(n_levels: int) -> np.ndarray:
+    """Most of a match's mass on the strongest level, little on the else level (last)."""
+    m = np.array([0.5 ** i for i in range(n_levels)], dtype=float)
+    m[-1] = 0.05 * m.sum()
+    return m / m.sum()
+
+
+def em(patterns: np.ndarray, counts: np.ndarray, u: list[np.ndarray], m: list[np.ndarray] | None = None,
+       prior: float = 0.3, max_iterations: int = 100, tolerance: float = 1e-6,
+       update_u: bool = False) -> EMResult:
+    """Expectation–maximisation over pattern counts.
+
+    ``patterns``: P × C gamma values (-1 = not comparable), ``counts``: pairs per pattern,
+    ``u[c]`` / ``m[c]``: probabilities of the comparable levels 0 … L-1 of comparison c.
+    u stays fixed unless ``update_u`` (Splink's default: u from random pairs is better than
+    what EM infers from blocked pairs, which are mostly near-matches).
+    """
+    patterns = np.asarray(patterns, dtype=np.int64)
+    counts = np.asarray(counts, dtype=float)
+    u = [np.asarray(x, dtype=float).copy() for x in u]
+    u0 = [x.copy() for x in u]
+    m = [initial_m(len(x)) for x in u] if m is None else [np.asarray(x, dtype=float).copy() for x in m]
+    n_total = counts.sum()
+    comparable = patterns >= 0
+    # One-hot of each pattern's level per comparison: the M-step is then a matrix product.
+    onehots = [(patterns[:, c, None] == np.arange(len(u[c]))[None, :]).astype(float) for c in range(len(u))]
+    change, it, converged = math.inf, 0, False
+    for it in range(1, max_iterations + 1):
+        # E-step in log space: a pattern's log-odds of being a match.
+        log_odds = np.full(len(counts), math.log(prior) - math.log1p(-prior))
+        for c in range(len(u)):
+            g = np.where(comparable[:, c], patterns[:, c], 0)
+            term = np.log(m[c][g]) - np.log(u[c][g])
+            log_odds += np.where(comparable[:, c], term, 0.0)
+        p = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -700, 700)))
+        w_match, w_non = counts * p, counts * (1 - p)
+        new_prior = w_match.sum() / n_total
+        new_m, new_u = [], []
+        for c in range(len(u)):
+            mm = np.maximum(w_match @ onehots[c], 0)
+            mm = np.maximum(mm / mm.sum(), M_FLOOR) if mm.sum() > 0 else m[c]
+            new_m.append(mm / mm.sum())
+            if update_u:
+                # The random-pair u as a Dirichlet prior worth U_PRIOR_PAIRS pairs: a level no
+                # non-match among the candidates shows keeps a small, finite u.
+                uu = w_non @ onehots[c] + U_PRIOR_PAIRS * u0[c]
+                new_u.append(uu / uu.sum())
+            else:
+                new_u.append(u[c])
+        change = max([abs(new_prior - prior)] + [float(np.abs(a - b).max()) for a, b in zip(new_m, m)]
+                     + [float(np.abs(a - b).max()) for a, b in zip(new_u, u)])
+        prior, m, u = float(np.clip(new_prior, 1e-9, 1 - 1e-9)), new_m, new_u
+        if change < tolerance:
+            converged = True
+            break
+    return EMResult(m, u, prior, it, converged, change)
+
+
+# --- the whole training ----------------------------------------------------------------
+def _n_levels(c: Comparison) -> int:
+    return sum(1 for lv in c.levels if not lv.is_null)
+
+
+def estimate_u(con, cfg: MatchingConfig, tables: Tables = Tables(),
+               target_pairs: int | None = None) -> tuple[list[np.ndarray], int]:
+    """u per comparable level from a deterministic sample of random record pairs (smoothed)."""
+    similarity.register(con)
+    n = con.execute(f"SELECT count(*) FROM {qname(tables.match_records)}").fetchall()[0][0]
+    target = target_pairs or cfg.settings.u_random_pairs
+    run(con, f"CREATE OR REPLACE TABLE {RANDOM_PAIRS} AS {random_pairs_sql(cfg, n, target, tables)}")
+    rnd = Tables(records=tables.records, match_records=tables.match_records, pairs=RANDOM_PAIRS)
+    run(con, f"CREATE OR REPLACE TABLE {RANDOM_GAMMA} AS {gamma_sql(cfg, rnd)}")
+    pairs = con.execute(f"SELECT count(*) FROM {RANDOM_GAMMA}").fetchall()[0][0]
+    us = []
+    for c in cfg.comparisons:
+        counts = np.full(_n_levels(c), U_PSEUDO_COUNT)
+        for g, k in con.execute(level_counts_sql(c, RANDOM_GAMMA)).fetchall():
+            if g >= 0:
+                counts[g] += k
+        us.append(counts / counts.sum())
+    return us, pairs
+
+
+def train(con, cfg: MatchingConfig, tables: Tables = Tables(), update_u: bool = True,
+          target_pairs: int | None = None) -> TrainedModel:
+    """u from random pairs, then EM for m and λ over the gamma table's pattern counts.
+
+    ``update_u`` (default): EM also re-estimates u among the candidate pairs, starting from
+    the random-pair u. Candidate non-matches are not random pairs — household members share
+    flat, phone and household — and with u fixed EM calls every candidate a match (λ → 1 on
+    the sample). u conditional on blocking is what scoring candidates needs.
+    """
+    t0 = time.perf_counter()
+    u, n_random = estimate_u(con, cfg, tables, target_pairs)
+    t1 = time.perf_counter()
+    rows = con.execute(pattern_counts_sql(cfg, tables.gamma)).fetchall()
+    patterns = np.array([r[:-1] for r in rows], dtype=np.int64).reshape(len(rows), len(cfg.comparisons))
+    counts = np.array([r[-1] for r in rows], dtype=float)
+    t2 = time.perf_counter()
+    res = em(patterns, counts, u, max_iterations=cfg.settings.em_max_iterations,
+             tolerance=cfg.settings.em_tolerance, update_u=update_u)
+    t3 = time.perf_counter()
+    n_records = con.execute(f"SELECT count(*) FROM {qname(tables.match_records)}").fetchall()[0][0]
+    comps = []
+    for i, c in enumerate(cfg.comparisons):
+        tf = c.term_frequencies[0] if c.term_frequencies else None
+        labels = c.level_labels()
+        levels = [LevelParams(g, labels[g], float(res.m[i][g]), float(res.u[i][g]),
+                              tf=bool(tf) and labels[g] in cfg.settings.tf_levels)
+                  for g in range(_n_levels(c))]
+        comps.append(ComparisonParams(c.name, c.column, levels, tf))
+    return TrainedModel(comps, res.prior, int(n_records), res.iterations, res.converged, res.max_change,
+                        candidate_pairs=int(counts.sum()), patterns=len(rows), random_pairs=int(n_random),
+                        seconds={"u": round(t1 - t0, 3), "patterns": round(t2 - t1, 3), "em": round(t3 - t2, 3)})

@@ -1,0 +1,111 @@
+"""Training: EM recovers known m, u and λ from pattern counts; the sample's model round-trips."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from shiyou.matching.train import TrainedModel, em, pattern_counts_sql, random_pairs_sql
+from shiyou.matching.model import load_matching_config
+
+CFG = load_matching_config()
+
+
+def _expected_counts(m, u, prior, n, missing=()):
+    """Exact expected pattern counts of a two-class mixture (conditionally independent
+    comparisons). With these as data, the true parameters are a fixed point of EM and, from a
+    reasonable start, where it converges — so EM is checked without sampling noise."""
+    levels = [range(-1 if c in missing else 0, len(m[c])) for c in range(len(m))]
+    pats, counts = [], []
+    for pat in itertools.product(*levels):
+        pm = pu = 1.0
+        for c, g in enumerate(pat):
+            miss = 0.1 if c in missing else 0.0  # a missing value is as likely for both classes
+            pm *= miss if g < 0 else (1 - miss) * m[c][g]
+            pu *= miss if g < 0 else (1 - miss) * u[c][g]
+        pats.append(pat)
+        counts.append(n * (prior * pm + (1 - prior) * pu))
+    return np.array(pats), np.array(counts)
+
+
+CASES = [
+    # name, m per comparison, u per comparison, λ, comparisons with a "not comparable" level
+    ("three comparisons, 3 levels each", [[0.9, 0.08, 0.02], [0.85, 0.1, 0.05], [0.7, 0.2, 0.1]],
+     [[0.01, 0.09, 0.9], [0.02, 0.08, 0.9], [0.05, 0.15, 0.8]], 0.3, ()),
+    ("rare matches, binary comparisons", [[0.95, 0.05], [0.9, 0.1], [0.8, 0.2], [0.85, 0.15]],
+     [[0.05, 0.95], [0.1, 0.9], [0.3, 0.7], [0.2, 0.8]], 0.05, ()),
+    ("a comparison often not comparable (-1 weighs nothing)", [[0.9, 0.1], [0.8, 0.15, 0.05], [0.9, 0.1]],
+     [[0.1, 0.9], [0.05, 0.15, 0.8], [0.2, 0.8]], 0.4, (1,)),
+]
+
+
+@pytest.mark.parametrize("name, m, u, prior, missing", CASES, ids=[c[0] for c in CASES])
+def test_em_recovers_known_m_and_prior_with_u_fixed(name, m, u, prior, missing):
+    pats, counts = _expected_counts(m, u, prior, 1e6, missing)
+    res = em(pats, counts, [np.array(x) for x in u], max_iterations=2000, tolerance=1e-10)
+    assert res.converged
+    assert res.prior == pytest.approx(prior, abs=1e-4)
+    for got, want in zip(res.m, m):
+        assert got == pytest.approx(want, abs=1e-3)
+
+
+@pytest.mark.parametrize("name, m, u, prior, missing", CASES, ids=[c[0] for c in CASES])
+def test_em_recovers_u_too_when_updating_it_from_a_rough_start(name, m, u, prior, missing):
+    pats, counts = _expected_counts(m, u, prior, 1e6, missing)
+    rough = [np.full(len(x), 1.0 / len(x)) * 0.5 + np.array(x) * 0.5 for x in u]  # half-way to uniform
+    res = em(pats, counts, rough, max_iterations=5000, tolerance=1e-12, update_u=True)
+    assert res.prior == pytest.approx(prior, abs=1e-2)
+    for got, want in zip(res.u, u):
+        assert got == pytest.approx(want, abs=1e-2)
+
+
+def test_random_pairs_are_deterministic_distinct_and_never_self(duck):
+    duck.execute("CREATE TABLE match_records AS SELECT 'r' || i AS record_uid FROM range(50) t(i)")
+    sql = random_pairs_sql(CFG, 50, 400)
+    a, b = duck.execute(sql).fetchall(), duck.execute(sql).fetchall()
+    assert sorted(a) == sorted(b) and len(a) >= 400
+    assert all(l != r for l, r, _ in a)
+    assert len({(l, r) for l, r, _ in a}) == len(a)
+
+
+def test_model_trains_on_the_sample_and_round_trips_through_json(trained):
+    model = trained.model
+    assert model.converged and 0.3 < model.prior < 0.6  # about 0.42 of candidates are true pairs
+    text = model.to_json()
+    assert '"weight"' in text and '"label": "exact"' in text
+    back = TrainedModel.from_json(text)
+    assert back == model
+    for c in model.comparisons:
+        for lv in c.levels:
+            assert lv.weight == pytest.approx(math.log2(lv.m / lv.u))
+    # Agreement on a strong identifier is evidence for a match, disagreement on birth date against.
+    assert model.comparison("id").level(0).weight > 5
+    assert model.comparison("birth_date").level(CFG.comparison("birth_date").gamma_of("different")).weight < -3
+    assert model.comparison("name").level(0).tf and model.comparison("phone").tf_frequency == "phone_records"
+
+
+def test_pattern_counts_are_few(trained):
+    """EM reads patterns, not pairs: far fewer rows than candidate pairs."""
+    assert trained.model.patterns < trained.model.candidate_pairs / 5
+    assert "GROUP BY" in pattern_counts_sql(CFG, "match_gamma")
+
+
+class Trained:
+    def __init__(self, sample, model, report):
+        self.con, self.model, self.report = sample.con, model, report
+
+
+@pytest.fixture(scope="module")
+def trained(sample):
+    """The sample's candidate pairs trained and scored (match_scores on the sample connection)."""
+    from shiyou.matching.blocking import Tables
+    from shiyou.matching.predict import predict
+    from shiyou.matching.train import train
+
+    tables = Tables(records="wh.source_records")
+    model = train(sample.con, CFG, tables)
+    report = predict(sample.con, CFG, model, tables)
+    return Trained(sample, model, report)
