@@ -17,6 +17,7 @@ import pyarrow as pa_types
 from pandera.typing import Series
 
 from shiyou.standard import codes
+from shiyou.standard.id_number import SHAPED_STATUSES
 
 STRING = pd.ArrowDtype(pa_types.string())
 DATE = pd.ArrowDtype(pa_types.date32())
@@ -103,7 +104,7 @@ class StandardPersonRecord(pa.DataFrameModel):
 
     @pa.dataframe_check(name="id_birth_date_impossible")
     def _id_birth(cls, df):
-        shaped = df["id_status"].isin(["valid", "bad_check", "upgraded_15", "check_completed"])
+        shaped = df["id_status"].isin(SHAPED_STATUSES)
         return ~(shaped & df["id_birth_date"].isna())
 
     @pa.dataframe_check(name="id_division_unknown")

@@ -7,7 +7,6 @@ the dictionary analysts read always matches what the pipeline enforces.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from shiyou.contracts.model import load_contracts
 from shiyou.paths import ROOT

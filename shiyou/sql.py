@@ -15,6 +15,14 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def table_exists(con, table: str, database: str | None = None) -> bool:
+    """Is there a table of that name (in that attached database, if one is named)?"""
+    sql, params = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
+    if database:
+        sql, params = sql + " AND database_name = ?", params + [database]
+    return con.execute(sql, params).fetchall()[0][0] > 0
+
+
 def literal(value: str | None) -> str:
     """A SQL string literal for a config value (never for delivered data)."""
     if value is None:

@@ -27,7 +27,7 @@ from shiyou.ingest import landing
 from shiyou.ingest.delivery import (DeliveryResult, ingest_file, quarantine_table, records_table,
                                     sha256_of)
 from shiyou.paths import SCHEMAS_DIR
-from shiyou.sql import literal, quote_ident
+from shiyou.sql import literal, quote_ident, table_exists
 from shiyou.warehouse import publish as pub
 from shiyou.warehouse import tables
 
@@ -156,19 +156,17 @@ def _keep_previous(con, plan: RunPlan, source: str) -> tuple[int, int, str | Non
         return 0, 0, None
     con.execute(f"ATTACH {literal(plan.previous_db)} AS prev (READ_ONLY)")
     try:
-        known = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev' AND table_name = ?",
-                            [records_table(source)]).fetchall()[0][0]
-        if not known:  # a source onboarded since the last publish
-            con.execute("DETACH prev")
-            tables.create_empty_source_tables(con, source)
-            con.execute(f"ATTACH {literal(plan.previous_db)} AS prev (READ_ONLY)")
-            return 0, 0, None
-        con.execute(f"CREATE OR REPLACE TABLE {rt} AS SELECT * FROM prev.{rt}")
-        con.execute(f"CREATE OR REPLACE TABLE {qt} AS SELECT * FROM prev.quarantine WHERE source = ?", [source])
-        snap = con.execute("SELECT max(snapshot_date) FROM prev.deliveries WHERE source = ? AND is_current",
-                           [source]).fetchone()[0]
+        known = table_exists(con, records_table(source), "prev")
+        if known:
+            con.execute(f"CREATE OR REPLACE TABLE {rt} AS SELECT * FROM prev.{rt}")
+            con.execute(f"CREATE OR REPLACE TABLE {qt} AS SELECT * FROM prev.quarantine WHERE source = ?", [source])
+            snap = con.execute("SELECT max(snapshot_date) FROM prev.deliveries WHERE source = ? AND is_current",
+                               [source]).fetchone()[0]
     finally:
         con.execute("DETACH prev")
+    if not known:  # a source onboarded since the last publish
+        tables.create_empty_source_tables(con, source)
+        return 0, 0, None
     n = con.execute(f"SELECT count(*) FROM {rt}").fetchone()[0]
     q = con.execute(f"SELECT count(*) FROM {qt}").fetchone()[0]
     return n, q, snap.isoformat() if snap else None
@@ -199,8 +197,7 @@ def ingest_source(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: Sourc
                              res.records_loaded, res.records_quarantined, res.seconds)
     n, q, snap = _keep_previous(con, plan, contract.source)
     if sp.action == "stale":
-        row = tables.refused_delivery_row(contract.source, sync_date, sp.file, sp.sha256, sp.reason)
-        row["status"] = "superseded"
+        row = tables.refused_delivery_row(contract.source, sync_date, sp.file, sp.sha256, sp.reason, "superseded")
         return SourceOutcome(contract.source, "kept", f"{sp.file}: {sp.reason}; keeps its snapshot of {snap}",
                              snap, row, records=n, quarantined=q)
     if sp.action == "none":

@@ -130,10 +130,7 @@ def _read_text(con, contract: SourceContract, path: Path, data: bytes, table: st
         text = text[1:]
     delim, quote = contract.file.delimiter, contract.file.quote
     ends_clean = text.endswith("\n")
-    lines = text.split("\n")
-    if ends_clean:
-        lines.pop()
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    lines = _physical_lines(text)
     n_physical = len(lines)
     header_line = lines[0] if lines else ""
     if quote:
@@ -201,6 +198,14 @@ def _slow(con, contract, text, headers, table, ends_clean, n_physical, notes) ->
     return ReadResult(table, headers, n_ok + len(rejects_out), rejects_out.reset_index(drop=True), notes)
 
 
+def _physical_lines(text: str) -> list[str]:
+    """The lines an editor shows (LF or CRLF; a final line end does not start another line)."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
 def _field_count(line: str, delim: str, quote: str | None) -> int:
     if quote and quote in line:
         try:
@@ -232,10 +237,7 @@ def _read_text_slow(con, contract: SourceContract, text: str, headers: list[str]
     """
     delim, quote = contract.file.delimiter, contract.file.quote
     width = len(headers)
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    lines = _physical_lines(text)
     rows, numbers, rejects = [], [], []
     i = 1
     while i < len(lines):

@@ -25,6 +25,7 @@ from shiyou.ingest.standardise import standardise
 from shiyou.ingest.validate import validate_records
 from shiyou.sql import literal, quote_ident
 from shiyou.standard import codes
+from shiyou.standard.id_number import SHAPED_STATUSES
 from shiyou.standard.rules import all_rules
 
 QUARANTINE_COLUMNS = ["source", "snapshot_date", "file", "line_no", "record_id", "rule", "rules", "message", "raw"]
@@ -158,7 +159,8 @@ def _validation_frame(con, table: str) -> pd.DataFrame:
     wanted = list(dict.fromkeys([*standard_schema().columns, *_VALIDATION_EXTRA]))
     cols = ", ".join(f"s.{quote_ident(c)}" for c in wanted)
     t = quote_ident(table)
-    id18 = "CASE WHEN s.id_status IN ('valid', 'bad_check', 'upgraded_15', 'check_completed') THEN s.id_number END"
+    shaped = ", ".join(literal(x) for x in SHAPED_STATUSES)
+    id18 = f"CASE WHEN s.id_status IN ({shaped}) THEN s.id_number END"
     return con.sql(f"""
         WITH s AS (SELECT *, rowid AS __row, {id18} AS __id18 FROM {t} s),
              dup_keys AS (SELECT record_id, min(line_no) AS first_line FROM s

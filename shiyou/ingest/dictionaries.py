@@ -14,10 +14,9 @@ import hashlib
 from functools import lru_cache
 
 import duckdb
-import pandas as pd
 
 from shiyou.paths import CODES_DIR, ROOT
-from shiyou.sql import literal, quote_ident
+from shiyou.sql import literal, quote_ident, table_exists
 
 NAME_COLUMNS = ["name_norm", "name_key", "name_pinyin", "name_pinyin_fuzzy", "name_surname", "name_is_minority"]
 ADDRESS_PARTS = ["province", "city", "district", "street", "community", "road", "door_number", "estate",
@@ -55,8 +54,7 @@ def table(kind: str) -> str:
 
 def _ensure(con: duckdb.DuckDBPyConnection, kind: str, previous_db: str | None) -> None:
     t = quote_ident(table(kind))
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table(kind)]).fetchone()[0]
-    if exists:
+    if table_exists(con, table(kind)):
         return
     _, cols = _normaliser(kind)
     ddl = ", ".join(f"{quote_ident(c)} {'BOOLEAN' if c in BOOLEAN else 'VARCHAR'}" for c in cols)
@@ -64,9 +62,7 @@ def _ensure(con: duckdb.DuckDBPyConnection, kind: str, previous_db: str | None) 
     if previous_db:
         con.execute(f"ATTACH {literal(previous_db)} AS prev_dict (READ_ONLY)")
         try:
-            has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev_dict' "
-                              "AND table_name = ?", [table(kind)]).fetchone()[0]
-            if has:
+            if table_exists(con, table(kind), "prev_dict"):
                 con.execute(f"INSERT INTO {t} SELECT * FROM prev_dict.{t} WHERE version = ?", [version()])
         finally:
             con.execute("DETACH prev_dict")

@@ -14,7 +14,7 @@ import duckdb
 
 from shiyou.ingest import dictionaries
 from shiyou.ingest.dictionaries import ADDRESS_PARTS, NAME_COLUMNS
-from shiyou.sql import quote_ident
+from shiyou.sql import literal, quote_ident
 from shiyou.standard import id_number, phones
 
 RESIDENT_LIKE = "(id_type IS NULL OR id_type = 'resident_id')"
@@ -28,6 +28,7 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
     dictionaries.fill(con, "addresses", mapped, ["address"], previous_db)
 
     idc = id_number.sql_columns("__id_clean")
+    shaped = "(" + ", ".join(literal(x) for x in id_number.SHAPED_STATUSES) + ")"
     idd = id_number.sql_derived("__id18")
     ph = phones.sql_columns("__phone_digits", area_code)
     parts = ", ".join(f"a.{p} AS address_{p}" for p in ADDRESS_PARTS)
@@ -47,7 +48,7 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
                      ELSE 'not_resident_id' END AS __id_status
             FROM m
         ), d AS (
-            SELECT *, CASE WHEN __id_status IN ('valid', 'bad_check', 'upgraded_15', 'check_completed')
+            SELECT *, CASE WHEN __id_status IN {shaped}
                            THEN __id_norm END AS __id18
             FROM i
         )

@@ -18,6 +18,8 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 FULLWIDTH = "０１２３４５６７８９ｘＸ"
 HALFWIDTH = "0123456789XX"
+# Statuses whose id_number has the 18-character layout (birth date and sex can be read off it).
+SHAPED_STATUSES = ("valid", "bad_check", "upgraded_15", "check_completed")
 # Residence permits for HK/Macau/Taiwan residents use the ID layout with these prefixes.
 PERMIT_PREFIXES = ("810000", "820000", "830000")
 

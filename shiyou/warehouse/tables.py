@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from shiyou.ingest.delivery import create_empty_source_tables, quarantine_table, records_table
-from shiyou.sql import literal, quote_ident
+from shiyou.sql import literal, quote_ident, table_exists
 from shiyou.standard import masking
 
 PUBLISHED = ["source_records", "quarantine", "deliveries", "sync_runs"]
@@ -29,16 +29,17 @@ DELIVERY_COLUMNS = {
 
 
 def refused_delivery_row(source: str, snapshot_date: dt.date, file: str | None, sha256: str | None,
-                         reason: str) -> dict:
+                         reason: str, status: str = "refused") -> dict:
+    """A deliveries row for a file that was not loaded ('refused', or 'superseded' when stale)."""
     return {"source": source, "snapshot_date": snapshot_date, "file": file, "sha256": sha256,
             "rows_read": None, "rows_loaded": None, "rows_quarantined": None, "records_loaded": None,
-            "records_quarantined": None, "status": "refused", "reason": reason}
+            "records_quarantined": None, "status": status, "reason": reason}
 
 
 def build_published(con: duckdb.DuckDBPyConnection, previous_db: str | None, sources: list[str],
                     new_deliveries: list[dict], current: dict[str, str], run_row: dict) -> None:
     for s in sources:
-        if not _exists(con, records_table(s)):
+        if not table_exists(con, records_table(s)):
             create_empty_source_tables(con, s)
     # source_records is a view over the per-source base tables: no 2-million-row copy per run.
     rec = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(records_table(s))}" for s in sources)
@@ -75,9 +76,6 @@ def build_published(con: duckdb.DuckDBPyConnection, previous_db: str | None, sou
         [run_row["sync_date"], run_row["summary"]])
     masking.create_masked_views(con)
 
-
-def _exists(con, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0] > 0
 
 
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

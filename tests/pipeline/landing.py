@@ -52,3 +52,19 @@ def copy_day(landing: Path, source: str, src: dt.date, dst: dt.date) -> None:
     target = folder(landing, source, dst)
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder(landing, source, src) / file_name(source, src), target / file_name(source, dst))
+
+
+def sync_command(landing: Path, warehouse: Path, day: dt.date | None = None) -> list[str]:
+    """`shiyou sync` as an operator types it, run with this interpreter."""
+    import sys
+
+    cmd = [sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing), "--warehouse", str(warehouse)]
+    return cmd + (["--date", day.isoformat()] if day else [])
+
+
+def run_sync_process(landing: Path, warehouse: Path, day: dt.date | None = None, env: dict | None = None):
+    """Run `shiyou sync` in its own process (a real exit code, a real kill -9 target)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(sync_command(landing, warehouse, day), cwd=root, env=env, capture_output=True, text=True)

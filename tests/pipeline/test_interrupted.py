@@ -10,14 +10,13 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.pipeline.landing import make_day
+from tests.pipeline.landing import make_day, run_sync_process, sync_command
 from tests.pipeline.test_sync import tree_digest
 
 D1, D2 = dt.date(2026, 11, 18), dt.date(2026, 11, 19)
@@ -25,9 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(landing: Path, wh: Path, day: dt.date) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing), "--warehouse", str(wh),
-         "--date", day.isoformat()], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(sync_command(landing, wh, day), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
 
 
 def wait_for(proc: subprocess.Popen, predicate, timeout: float = 120) -> bool:
@@ -63,8 +61,7 @@ def tree_digest_published(wh: Path) -> str:
 def test_kill_9_leaves_a_whole_publish(tmp_path, stage):
     landing, wh = tmp_path / "landing", tmp_path / "wh"
     make_day(landing, D1)
-    first = subprocess.run([sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing),
-                            "--warehouse", str(wh)], cwd=ROOT, capture_output=True)
+    first = run_sync_process(landing, wh)
     assert first.returncode == 0, first.stderr
     before = published(wh)
     make_day(landing, D2, n=40, tag="新")
@@ -93,8 +90,7 @@ def test_kill_9_leaves_a_whole_publish(tmp_path, stage):
     assert snaps in ({D1}, {D2})
     if snaps == {D1}:
         assert after == before
-    rerun = subprocess.run([sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing),
-                            "--warehouse", str(wh), "--date", D2.isoformat()], cwd=ROOT, capture_output=True)
+    rerun = run_sync_process(landing, wh, D2)
     assert rerun.returncode == 0, rerun.stderr
     with duckdb.connect(str(wh / "shiyou.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM source_records WHERE source = 'police'").fetchone()[0] == 40

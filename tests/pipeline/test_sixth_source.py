@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
 from tests.files import write_csv
-from tests.pipeline.landing import make_day
+from tests.pipeline.landing import make_day, run_sync_process
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = dt.date(2026, 11, 20)
@@ -52,8 +50,7 @@ def test_new_contract_file_is_all_a_new_department_needs(tmp_path):
                ["HT2", "", "", "F", "31.02.1990", "", "", "900"]],
               encoding="gb18030", delimiter=";")
     env = {**os.environ, "SHIYOU_SOURCES_DIR": str(sources)}
-    proc = subprocess.run([sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing), "--warehouse",
-                           str(wh)], cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = run_sync_process(landing, wh, env=env)
     assert proc.returncode == 0, proc.stderr
     assert any(line.split()[:2] == ["housing", "loaded"] for line in proc.stdout.splitlines())
     with duckdb.connect(str(wh / "shiyou.duckdb"), read_only=True) as con:
@@ -69,16 +66,14 @@ def test_onboarding_into_an_existing_warehouse(tmp_path):
     """The warehouse was published before the contract existed; the new source has no file yet."""
     landing, wh = tmp_path / "landing", tmp_path / "wh"
     make_day(landing, DAY, sources=["police"])
-    first = subprocess.run([sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing), "--warehouse",
-                            str(wh)], cwd=ROOT, capture_output=True, text=True)
+    first = run_sync_process(landing, wh)
     assert first.returncode == 0, first.stderr
     sources = tmp_path / "sources"
     shutil.copytree(ROOT / "schemas" / "sources", sources)
     (sources / "housing.yaml").write_text(HOUSING, encoding="utf-8")
     make_day(landing, DAY + dt.timedelta(days=1), sources=["police"], n=4)
     env = {**os.environ, "SHIYOU_SOURCES_DIR": str(sources)}
-    proc = subprocess.run([sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing), "--warehouse",
-                           str(wh)], cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = run_sync_process(landing, wh, env=env)
     assert proc.returncode == 0, proc.stderr
     assert any(line.split()[:2] == ["housing", "none"] for line in proc.stdout.splitlines())
     with duckdb.connect(str(wh / "shiyou.duckdb"), read_only=True) as con:

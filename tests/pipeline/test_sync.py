@@ -7,10 +7,9 @@ import hashlib
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from shiyou import cli
-from tests.pipeline.landing import copy_day, folder, make_day, write_source
+from tests.pipeline.landing import copy_day, folder, make_day
 
 D1, D2, D3 = dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)
 

@@ -13,7 +13,6 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from schemas.standard import STRING
 from shiyou.ingest.validate import validate_records
 from shiyou.standard.rules import rule
 

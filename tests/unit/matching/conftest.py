@@ -41,3 +41,21 @@ def sample(sample_warehouse):
     truth.load_truth(con, SAMPLES / "truth")
     yield Matched(con, report, gamma)
     con.close()
+
+
+class Trained:
+    def __init__(self, sample, model, report):
+        self.con, self.model, self.report = sample.con, model, report
+
+
+@pytest.fixture(scope="session")
+def trained(sample):
+    """The sample's candidate pairs trained and scored once (match_scores on the sample connection)."""
+    from shiyou.matching.blocking import Tables
+    from shiyou.matching.predict import predict
+    from shiyou.matching.train import train
+
+    tables = Tables(records="wh.source_records")
+    model = train(sample.con, load_matching_config(), tables)
+    report = predict(sample.con, load_matching_config(), model, tables)
+    return Trained(sample, model, report)

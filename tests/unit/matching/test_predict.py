@@ -14,7 +14,6 @@ from shiyou.matching.model import load_matching_config
 from shiyou.matching.predict import logit2, scores_sql, weight_sql
 from shiyou.matching.train import statements as train_statements
 from tests.unit.matching.test_spark import _anonymous
-from tests.unit.matching.test_train import trained  # noqa: F401  (fixture)
 
 CFG = load_matching_config()
 

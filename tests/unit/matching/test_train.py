@@ -92,20 +92,3 @@ def test_pattern_counts_are_few(trained):
     assert trained.model.patterns < trained.model.candidate_pairs / 5
     assert "GROUP BY" in pattern_counts_sql(CFG, "match_gamma")
 
-
-class Trained:
-    def __init__(self, sample, model, report):
-        self.con, self.model, self.report = sample.con, model, report
-
-
-@pytest.fixture(scope="module")
-def trained(sample):
-    """The sample's candidate pairs trained and scored (match_scores on the sample connection)."""
-    from shiyou.matching.blocking import Tables
-    from shiyou.matching.predict import predict
-    from shiyou.matching.train import train
-
-    tables = Tables(records="wh.source_records")
-    model = train(sample.con, CFG, tables)
-    report = predict(sample.con, CFG, model, tables)
-    return Trained(sample, model, report)
