@@ -50,10 +50,10 @@ def warehouse_tables(context: AssetExecutionContext, sync_plan: sync.RunPlan, **
 
 
 @asset(partitions_def=snapshot_dates, group_name="publish",
-       ins={"warehouse_tables": AssetIn(key=AssetKey("warehouse_tables"))})
-def published_warehouse(context: AssetExecutionContext, warehouse_tables: TablesBuilt) -> Output[dict]:
+       ins={"residents": AssetIn(key=AssetKey("residents"))})
+def published_warehouse(context: AssetExecutionContext, residents: TablesBuilt) -> Output[dict]:
     """The atomic swap: DIR/shiyou.duckdb and DIR/parquet now show this run's release."""
-    built = warehouse_tables
+    built = residents
     if built.unchanged:
         sync.abandon(built.plan)
         release = None

@@ -1,4 +1,5 @@
 """`shiyou sync --landing DIR --warehouse DIR [--date YYYY-MM-DD] [--debug]`
+`shiyou explain --warehouse DIR RECORD_OR_RESIDENT`
 
 Runs the same Dagster asset graph as the schedule and the sensor, in-process,
 for one delivery date. Exit status: 0 published (or nothing new), 3 published
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--warehouse", required=True, type=Path, help="warehouse folder (shiyou.duckdb, parquet/)")
     s.add_argument("--date", type=_parse_date, help="delivery date (default: the newest under --landing)")
     s.add_argument("--debug", action="store_true", help="show tracebacks and Dagster's own log")
+    e = sub.add_parser("explain", help="why records are one resident (or not), masked")
+    e.add_argument("--warehouse", required=True, type=Path, help="warehouse folder")
+    e.add_argument("key", help="resident_id, source:record_id, or record_id")
     return p
 
 
@@ -120,10 +124,19 @@ def run_sync(landing: Path, warehouse: Path, date: dt.date | None, debug: bool =
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if not args.debug:
+    if not getattr(args, "debug", False):
         warnings.filterwarnings("ignore")
         logging.getLogger("dagster").setLevel(logging.CRITICAL)
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    if args.command == "explain":
+        from shiyou.explain import ExplainError, explain
+
+        try:
+            print("\n".join(explain(args.warehouse, args.key)))
+        except ExplainError as e:
+            print(f"shiyou: error: {e}", file=sys.stderr)
+            return EXIT_FAILED
+        return EXIT_OK
     try:
         code, lines = run_sync(args.landing, args.warehouse, args.date, args.debug)
     except KeyboardInterrupt:

@@ -230,6 +230,21 @@ def assemble(con: duckdb.DuckDBPyConnection, plan: RunPlan, outcomes: list[Sourc
     return tables.counts(con)
 
 
+def resolve(con: duckdb.DuckDBPyConnection, plan: RunPlan):
+    """Match the assembled records into residents (shiyou.matching.resolve); the trained model
+    is saved beside the database as match_model.json."""
+    from shiyou.matching.resolve import resolve_residents
+
+    return resolve_residents(con, plan.previous_db, Path(plan.building) / "match_model.json")
+
+
+def resident_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    from shiyou.matching.resolve import PUBLISHED
+
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("residents", "review_queue")
+            if t in PUBLISHED}
+
+
 def nothing_changed(outcomes: list[SourceOutcome], plan: RunPlan) -> bool:
     return plan.previous_db is not None and all(
         o.action in ("unchanged", "kept", "none") and o.delivery is None for o in outcomes)

@@ -176,3 +176,15 @@ def lookalike_macro(groups: list[str]) -> Function:
         f"CASE WHEN regexp_matches({{0}}, '[{src_lit}]') THEN {fold} ELSE {{0}} END",
         f"CASE WHEN {{0}} RLIKE '[{src_lit}]' THEN {fold} ELSE {{0}} END",
         "name with look-alike characters folded")
+
+
+def blocked_by_macro(rule_names: list[str]) -> Function:
+    """``blocked_by('rule')``: the candidate pair was produced by that blocking rule.
+
+    Reads the pair's bit mask ``p.rules`` (blocking.pairs_sql: bit i = i-th rule), so a level
+    can use how a pair was found — a husband reached through his wife's police household is
+    evidence no single column carries. Random pairs have no bits.
+    """
+    bits = " ".join(f"WHEN '{n}' THEN {1 << i}" for i, n in enumerate(rule_names))
+    template = f"(p.rules & CASE {{0}} {bits} ELSE 0 END) <> 0"
+    return Function(1, template, template, "the pair was produced by this blocking rule")

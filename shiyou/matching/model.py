@@ -44,6 +44,9 @@ class Settings(_Strict):
     u_random_pairs: int = Field(1_000_000, gt=0)  # record pairs drawn to estimate u
     em_max_iterations: int = Field(100, gt=0)
     em_tolerance: float = Field(1e-6, gt=0)  # stop when no m, u or λ moves more than this
+    # Clustering (cluster.py): a match pair between two different anchor IDs is cut unless its
+    # weight reaches this (bits); null: never joined.
+    different_id_override_weight: float | None = None
     tf_levels: list[str] = Field(default_factory=lambda: ["exact", "same_key", "exact_shared"])  # levels whose u is the value's frequency
 
 
@@ -178,6 +181,18 @@ class Comparison(_Strict):
         return {v: k for k, v in self.level_labels().items()}[label]
 
 
+class CannotLink(_Strict):
+    """A match pair meeting ``sql`` is cut before clustering (cluster.py). ``sql`` reads l./r.
+    record columns and ``level_is('<comparison>', '<level label>')``."""
+
+    name: str
+    description: str = ""
+    sql: str
+
+
+_LEVEL_IS = re.compile(r"level_is\(\s*'([a-z0-9_]+)'\s*,\s*'([a-z0-9_]+)'\s*\)")
+
+
 class MatchingConfig(_Strict):
     version: int
     settings: Settings = Field(default_factory=Settings)
@@ -186,6 +201,14 @@ class MatchingConfig(_Strict):
     lookalike_characters: list[str] = Field(default_factory=list)
     blocking: list[BlockingRule] = Field(min_length=1)
     comparisons: list[Comparison] = Field(min_length=1)
+    cannot_link: list[CannotLink] = Field(default_factory=list)
+
+    def level_test(self, sql: str) -> str:
+        """``level_is('name', 'different')`` -> ``g.gamma_name = 8`` (g: the gamma row of the pair)."""
+        def swap(m: re.Match) -> str:
+            comp = self.comparison(m.group(1))
+            return f"g.{comp.column} = {comp.gamma_of(m.group(2))}"
+        return _LEVEL_IS.sub(swap, sql)
 
     def max_block_size(self, rule: BlockingRule) -> int:
         return rule.max_block_size or self.settings.default_max_block_size
@@ -198,8 +221,9 @@ class MatchingConfig(_Strict):
 
     @cached_property
     def macros(self) -> dict[str, dialect.Function]:
-        """Config-dependent logical functions (the look-alike table)."""
-        return {"lookalike_key": dialect.lookalike_macro(self.lookalike_characters)}
+        """Config-dependent logical functions (the look-alike table, the blocking rules' bits)."""
+        return {"lookalike_key": dialect.lookalike_macro(self.lookalike_characters),
+                "blocked_by": dialect.blocked_by_macro([r.name for r in self.blocking])}
 
     def render(self, sql: str, dialect_name: str = "duckdb") -> str:
         return dialect.render(sql, dialect_name, self.macros)
@@ -211,7 +235,7 @@ class MatchingConfig(_Strict):
         cols: dict[str, None] = {}
         for sql in self._record_level_sql():
             for c in _columns(dialect.parse(sql)):
-                if c.name not in derived:
+                if c.name not in derived and c.table != "g":
                     cols[c.name] = None
         for sql in self.record_columns.values():
             for c in _columns(dialect.parse(sql)):
@@ -235,6 +259,7 @@ class MatchingConfig(_Strict):
                 out += side.keys + ([side.where] if side.where else [])
         for c in self.comparisons:
             out += [lv.sql for lv in c.levels if lv.sql]
+        out += [self.level_test(c.sql) for c in self.cannot_link]
         return out
 
 
@@ -344,6 +369,22 @@ def _problems(cfg: MatchingConfig) -> list[str]:
         for tf in c.term_frequencies:
             if tf not in {f.name for f in cfg.frequencies}:
                 out.append(f"{where}: term frequency {tf!r} is not in `frequencies`")
+    for cl in cfg.cannot_link:
+        where = f"cannot_link.{cl.name}"
+        for comp, label in _LEVEL_IS.findall(cl.sql):
+            if comp not in cnames:
+                out.append(f"{where}: level_is: unknown comparison {comp!r}")
+            elif label not in cfg.comparison(comp).level_labels().values():
+                out.append(f"{where}: level_is: {comp} has no level {label!r}")
+        if not [p for p in out if p.startswith(where)]:
+            tree = dialect.parse(cfg.level_test(cl.sql))
+            for col in _columns(tree):
+                if col.table == "g" and col.name.startswith("gamma_"):
+                    continue
+                if col.table not in ("l", "r"):
+                    out.append(f"{where}: column {col.sql()!r} must be qualified as l.{col.name} or r.{col.name}")
+                elif col.name not in columns:
+                    out.append(f"{where}: unknown column {col.name!r}")
     return out
 
 

@@ -6,10 +6,12 @@ match_weight = log2(λ/(1-λ)) + Σ level weights (+ term-frequency adjustments)
 match_probability = 1 / (1 + 2^-weight); decision from settings.match_probability and
 settings.review_probability (schemas/matching.yaml): match / review / non_match.
 
-Term frequency: on a level marked ``tf`` the pair's u is the frequency of the shared value,
-frequency / N (a phone on one record or a rare name says more than 王伟 or a shared
-landline), so the level weight log2(m/u) becomes log2(m/u) + log2(u / u_tf). The larger of
-the two sides' frequencies is used (on an exact level they name the same value).
+Term frequency: on a level marked ``tf`` a pair's weight is adjusted by how common the
+shared value is: + log2(u_random / u_tf), u_tf = frequency / N (a phone on one record or a
+rare name says more than 王伟 or a shared landline). u_random, the level's u among random
+pairs, is the average frequency the adjustment is measured against (as in Splink); the
+level's own u is conditional on blocking, so frequencies cannot replace it directly. The
+larger of the two sides' frequencies is used (on an exact level they name the same value).
 """
 
 from __future__ import annotations
@@ -34,22 +36,28 @@ def logit2(p: float) -> float:
     return math.log2(p / (1 - p))
 
 
-def weight_sql(model: TrainedModel) -> str:
-    """SQL expression of a pair's match weight over the gamma table's columns."""
-    terms = [_num(model.prior_weight)]
+def term_sqls(model: TrainedModel) -> list[tuple[str, str]]:
+    """(comparison name, SQL of its weight) over the gamma table's columns: the terms of the sum."""
+    out = []
     for c in model.comparisons:
         col = quote_ident(c.column)
         whens = []
         for lv in c.levels:
             w = _num(lv.weight)
             if lv.tf and c.tf_frequency:
-                # log2(m / u_tf) with u_tf = frequency / N: rarer values weigh more.
+                # + log2(u_random / u_tf), u_tf = frequency / N: rarer values weigh more.
                 f = f"greatest({quote_ident(c.tf_frequency + '_l')}, {quote_ident(c.tf_frequency + '_r')})"
-                w = (f"coalesce({_num(math.log2(lv.m * model.total_records))} - log2({f}), {w})")
+                u_random = lv.u_random if lv.u_random is not None else lv.u
+                w = f"coalesce({_num(lv.weight + math.log2(u_random * model.total_records))} - log2({f}), {w})"
             whens.append(f"WHEN {lv.gamma} THEN {w}")
         # -1 (not comparable) and anything unknown: weight 0.
-        terms.append(f"CASE {col} {' '.join(whens)} ELSE 0.0 END")
-    return " + ".join(terms)
+        out.append((c.name, f"CASE {col} {' '.join(whens)} ELSE 0.0 END"))
+    return out
+
+
+def weight_sql(model: TrainedModel) -> str:
+    """SQL expression of a pair's match weight over the gamma table's columns."""
+    return " + ".join([_num(model.prior_weight)] + [sql for _, sql in term_sqls(model)])
 
 
 def scores_sql(cfg: MatchingConfig, model: TrainedModel, tables: Tables = Tables(), dialect: str = "duckdb") -> str:

@@ -42,7 +42,8 @@ class LevelParams:
     label: str
     m: float
     u: float
-    tf: bool = False  # u is replaced per pair by the value's frequency (see predict.py)
+    tf: bool = False  # u is adjusted per pair by the value's frequency (see predict.py)
+    u_random: float | None = None  # u among random record pairs (the scale term frequencies are on)
 
     @property
     def weight(self) -> float:
@@ -121,7 +122,8 @@ def random_pairs_sql(cfg: MatchingConfig, n_records_hint: int, target_pairs: int
     digest = cfg.render("key_digest(record_uid)", dialect)
     return (f"WITH o AS (SELECT {quote_ident('record_uid')}, row_number() OVER (ORDER BY {digest}) - 1 AS i, "
             f"count(*) OVER () AS n FROM {qname(tables.match_records)}) "
-            f"SELECT a.record_uid AS record_uid_l, b.record_uid AS record_uid_r, 'random' AS rule "
+            f"SELECT a.record_uid AS record_uid_l, b.record_uid AS record_uid_r, 'random' AS rule, "
+            f"CAST(0 AS BIGINT) AS rules "
             f"FROM o AS a CROSS JOIN (VALUES {offsets}) AS s(off) "
             f"JOIN o AS b ON b.i = (a.i + s.off) % a.n "
             f"WHERE a.i < {math.ceil(target_pairs / k)}")
@@ -183,6 +185,8 @@ def em(patterns: np.ndarray, counts: np.ndarray, u: list[np.ndarray], m: list[np
     u0 = [x.copy() for x in u]
     m = [initial_m(len(x)) for x in u] if m is None else [np.asarray(x, dtype=float).copy() for x in m]
     n_total = counts.sum()
+    if n_total <= 0:  # no candidate pairs (a tiny or empty warehouse): nothing to learn
+        return EMResult(m, u, prior, 0, True, 0.0)
     comparable = patterns >= 0
     # One-hot of each pattern's level per comparison: the M-step is then a matrix product.
     onehots = [(patterns[:, c, None] == np.arange(len(u[c]))[None, :]).astype(float) for c in range(len(u))]
@@ -268,7 +272,7 @@ def train(con, cfg: MatchingConfig, tables: Tables = Tables(), update_u: bool = 
         tf = c.term_frequencies[0] if c.term_frequencies else None
         labels = c.level_labels()
         levels = [LevelParams(g, labels[g], float(res.m[i][g]), float(res.u[i][g]),
-                              tf=bool(tf) and labels[g] in cfg.settings.tf_levels)
+                              tf=bool(tf) and labels[g] in cfg.settings.tf_levels, u_random=float(u[i][g]))
                   for g in range(_n_levels(c))]
         comps.append(ComparisonParams(c.name, c.column, levels, tf))
     return TrainedModel(comps, res.prior, int(n_records), res.iterations, res.converged, res.max_change,

@@ -35,6 +35,15 @@ def mask_name(value: str | None) -> str | None:
     return value[0] + "*" * (len(value) - 1)
 
 
+def mask_free_text(value: str | None) -> str | None:
+    """Free text shown to people (addresses): every digit run a star, every Han run its first
+    character and two stars — the Python twin of sql_mask_text."""
+    if not value:
+        return value
+    digits = re.sub(r"[0-9０-９][0-9０-９ Xx+-]*[0-9０-９Xx]|[0-9０-９]", "*", value)
+    return re.sub(r"([\u4e00-\u9fff])[\u4e00-\u9fff]+", r"\1**", digits)
+
+
 def mask_text(value: str | None) -> str | None:
     """Messages that might quote delivered text: mask every run of 6 or more digits
     (with the spaces and dashes people type inside IDs and phones)."""

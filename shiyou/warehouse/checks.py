@@ -22,3 +22,25 @@ def conservation_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     if dupes:
         problems.append(f"{dupes} record_uid values appear more than once in source_records")
     return problems
+
+
+def resident_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Empty when every loaded record is in resident_xref exactly once, every xref row names a
+    resident, and no resident holds two different trusted IDs' records (a safeguard breach)."""
+    problems: list[str] = []
+    missing, doubled = con.execute(
+        """SELECT (SELECT count(*) FROM source_records s ANTI JOIN resident_xref x USING (record_uid)),
+                  (SELECT count(*) FROM (SELECT record_uid FROM resident_xref GROUP BY 1 HAVING count(*) > 1))"""
+    ).fetchall()[0]
+    if missing:
+        problems.append(f"{missing} loaded records have no resident in resident_xref")
+    if doubled:
+        problems.append(f"{doubled} records appear more than once in resident_xref")
+    orphans = con.execute("SELECT count(*) FROM resident_xref x ANTI JOIN residents r USING (resident_id)").fetchall()[0][0]
+    if orphans:
+        problems.append(f"{orphans} resident_xref rows name no resident")
+    dup_ids = con.execute("SELECT count(*) FROM (SELECT resident_id FROM residents GROUP BY 1 HAVING count(*) > 1)"
+                          ).fetchall()[0][0]
+    if dup_ids:
+        problems.append(f"{dup_ids} resident_id values used twice")
+    return problems

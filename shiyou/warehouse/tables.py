@@ -97,7 +97,9 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, sources: list[s
             part.mkdir(parents=True, exist_ok=True)
             con.execute(f"COPY (SELECT * EXCLUDE (snapshot_date, source) FROM {t} WHERE snapshot_date = ?) "
                         f"TO {literal(str(part / 'data.parquet'))} (FORMAT parquet)", [d])
-    for t in PUBLISHED:
+    from shiyou.matching.resolve import PUBLISHED as MATCHED
+
+    for t in PUBLISHED + [m for m in MATCHED if table_exists(con, m)]:
         if t == "source_records":
             continue
         target = folder / t

@@ -19,15 +19,18 @@ SOURCES = ["civil_affairs", "family_planning", "labour", "police", "social_secur
 def test_asset_graph_snapshot():
     graph = defs.resolve_asset_graph()
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
-    assert keys == sorted(["sync_plan", "warehouse_tables", "published_warehouse", *[f"{s}_records" for s in SOURCES]])
+    assert keys == sorted(["sync_plan", "warehouse_tables", "residents", "published_warehouse",
+                           *[f"{s}_records" for s in SOURCES]])
     deps = {k.to_user_string(): sorted(p.to_user_string() for p in graph.get(k).parent_keys)
             for k in graph.get_all_asset_keys()}
     assert deps["police_records"] == ["sync_plan"]
     assert deps["warehouse_tables"] == sorted(["sync_plan", *[f"{s}_records" for s in SOURCES]])
-    assert deps["published_warehouse"] == ["warehouse_tables"]
+    assert deps["residents"] == ["warehouse_tables"]
+    assert deps["published_warehouse"] == ["residents"]
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
     assert "police_records:rows_conserved" in checks and "police_records:standard_rules" in checks
     assert "warehouse_tables:nothing_lost" in checks
+    assert "residents:every_record_one_resident" in checks
 
 
 def test_schedule_and_sensor_run_the_nightly_job():

@@ -46,6 +46,7 @@ def record(uid: str, name: str | None = "张伟", id_number: str | None = None, 
         if len(num) == 18 and r["id_status"] != "not_resident_id":
             try:
                 r["id_birth_date"] = dt.date(int(num[6:10]), int(num[10:12]), int(num[12:14]))
+                r["id_sex"] = "1" if int(num[16]) % 2 else "2"
             except ValueError:
                 pass
     else:
@@ -84,6 +85,7 @@ def levels(con, cfg: MatchingConfig, pairs: list[tuple[dict, dict]], context: li
     """For each (left, right) record pair, {comparison: level label}, through the real gamma SQL.
 
     ``context`` records are loaded too (they count in term frequencies) but not compared.
+    A record may name the blocking rules that paired it in ``_via`` (``blocked_by`` levels).
     """
     rows = []
     for i, (left, right) in enumerate(pairs):
@@ -91,9 +93,12 @@ def levels(con, cfg: MatchingConfig, pairs: list[tuple[dict, dict]], context: li
     load(con, cfg, rows + list(context))
     tables = blocking.Tables()
     blocking.run(con, f"CREATE OR REPLACE TABLE match_records AS {blocking.records_sql(cfg, tables)}")
-    con.execute("CREATE OR REPLACE TABLE match_pairs (record_uid_l VARCHAR, record_uid_r VARCHAR, rule VARCHAR)").fetchall()
-    con.executemany("INSERT INTO match_pairs VALUES (?, ?, 'test')",
-                    [[f"L{i:04d}", f"R{i:04d}"] for i in range(len(pairs))])
+    con.execute("CREATE OR REPLACE TABLE match_pairs (record_uid_l VARCHAR, record_uid_r VARCHAR, rule VARCHAR, "
+                "rules BIGINT)").fetchall()
+    bit = {r.name: 1 << i for i, r in enumerate(cfg.blocking)}
+    con.executemany("INSERT INTO match_pairs VALUES (?, ?, 'test', ?)",
+                    [[f"L{i:04d}", f"R{i:04d}", sum(bit[n] for n in (left.get("_via") or right.get("_via") or []))]
+                     for i, (left, right) in enumerate(pairs)])
     from shiyou.matching import similarity
 
     similarity.register(con)

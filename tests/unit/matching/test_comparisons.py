@@ -25,8 +25,15 @@ T_BAD = T[:17] + ("0" if T[17] != "0" else "1")  # right digits, wrong check cha
 OTHER = make_id("440111", "19620101", "456")
 
 
-def R(uid="x", **kw):
-    return record(uid, **kw)
+FLAT = ("珠吉路", "414", "22", "502")
+OLD_FLAT = ("天府路", "17", "2", "101")
+
+
+def R(uid="x", _via=None, **kw):
+    r = record(uid, **kw)
+    if _via:
+        r["_via"] = _via
+    return r
 
 
 CASES = [
@@ -121,6 +128,20 @@ CASES = [
     ("family_role", R(role="husband"), R(relation_to_head="20"), "other_relation", "husband vs police 子: his son"),
     ("family_role", R(role="wife"), R(relation_to_head="11"), "other_relation", "wife vs a husband's record"),
     ("family_role", R(), R(relation_to_head="02"), "not_applicable", "no family-planning role"),
+    ("family_role", R(role="husband", _via=["partner_household"]), R(relation_to_head="10"), "wife_household",
+     "found through his wife's police household"),
+    # --- name and place together -------------------------------------------------------------
+    ("name_at_place", R(name="罗达国", address=FLAT), R(name="罗达国", address=FLAT), "same_name_same_flat", ""),
+    ("name_at_place", R(name="罗达国", address=OLD_FLAT, _via=["partner_household_by_name"]),
+     R(name="罗大国", address=FLAT), "similar_name_wife_household", "husband with an old address and a homophone"),
+    ("name_at_place", R(name="罗达国", address=FLAT), R(name="罗大国", address=FLAT), "similar_name_same_flat",
+     "homophone at the same flat"),
+    ("name_at_place", R(name="罗达国", address=FLAT), R(name="罗达国", address=("珠吉路", "414", "9", "101")),
+     "same_name_same_door", "same name, same road and door number"),
+    ("name_at_place", R(name="罗达国", address=FLAT), R(name="李娜", address=FLAT), "other", "household member"),
+    ("name_at_place", R(name="罗达国", address=OLD_FLAT, _via=["partner_household"]), R(name="李娜", address=FLAT),
+     "other", "his wife's household, another name: the wife herself"),
+    ("name_at_place", R(name=None), R(name="李娜"), "missing", ""),
 ]
 
 CONTEXT = [record("C0001", name="王芳", phone="13800000002")]  # the household member sharing a number

@@ -66,19 +66,25 @@ def test_weight_is_prior_plus_level_weights_without_tf(trained):
     assert row[0] == pytest.approx(want)
 
 
-def test_term_frequency_makes_a_rare_name_weigh_more(trained):
-    con = trained.con
-    rare, common = con.execute(
-        "SELECT min(s.match_weight) FILTER (WHERE greatest(name_records_l, name_records_r) <= 2), "
-        "max(s.match_weight) FILTER (WHERE greatest(name_records_l, name_records_r) >= 6) "
-        "FROM match_scores s JOIN match_gamma g USING (record_uid_l, record_uid_r) "
-        "WHERE g.gamma_name = 0 AND g.gamma_id = -1 AND g.gamma_birth_date = -1 AND g.gamma_phone = -1 "
-        "AND g.gamma_address = 0 AND g.gamma_household = -1 AND g.gamma_sex = 0 AND g.gamma_family_role = -1"
-    ).fetchall()[0]
-    name = trained.model.comparison("name").level(0)
-    assert math.log2(name.m * trained.model.total_records) - 1 > name.weight  # a name on 2 records: u_tf < u
-    if rare is not None and common is not None:
-        assert rare > common
+def test_term_frequency_adjusts_by_the_value_frequency_against_the_random_pair_average(trained, duck):
+    """name exact on a value held by f records: level weight + log2(u_random · N / f), so a
+    value as frequent as the average (u_random · N records) weighs exactly the level weight."""
+    m = trained.model
+    name = m.comparison("name").level(0)
+    n = m.total_records
+    avg = name.u_random * n
+    cols = [c.column for c in m.comparisons]
+    tf_cols = ["name_records_l", "name_records_r", "phone_records_l", "phone_records_r"]
+    duck.execute(f"CREATE TABLE g ({', '.join(c + ' TINYINT' for c in cols)}, "
+                 f"{', '.join(c + ' DOUBLE' for c in tf_cols)})").fetchall()
+    for f in (1, 2, avg, 50):
+        row = [0 if c == "gamma_name" else -1 for c in cols] + [f, 1, None, None]
+        duck.execute(f"INSERT INTO g VALUES ({', '.join('?' for _ in row)})", row).fetchall()
+    got = [w for (w,) in duck.execute(f"SELECT {weight_sql(m)} FROM g").fetchall()]
+    want = [m.prior_weight + name.weight + math.log2(avg / f) for f in (1, 2, avg, 50)]
+    assert got == pytest.approx(want)
+    assert got[0] > got[1] > got[3]  # rarer names weigh more
+    assert got[2] == pytest.approx(m.prior_weight + name.weight)
 
 
 def _statements(model):

@@ -67,8 +67,8 @@ def test_random_pairs_are_deterministic_distinct_and_never_self(duck):
     sql = random_pairs_sql(CFG, 50, 400)
     a, b = duck.execute(sql).fetchall(), duck.execute(sql).fetchall()
     assert sorted(a) == sorted(b) and len(a) >= 400
-    assert all(l != r for l, r, _ in a)
-    assert len({(l, r) for l, r, _ in a}) == len(a)
+    assert all(l != r for l, r, *_ in a)
+    assert len({(l, r) for l, r, *_ in a}) == len(a)
 
 
 def test_model_trains_on_the_sample_and_round_trips_through_json(trained):
@@ -92,3 +92,9 @@ def test_pattern_counts_are_few(trained):
     assert trained.model.patterns < trained.model.candidate_pairs / 5
     assert "GROUP BY" in pattern_counts_sql(CFG, "match_gamma")
 
+
+
+def test_em_without_candidate_pairs_keeps_its_start_and_stays_finite():
+    res = em(np.zeros((0, 2), dtype=np.int64), np.zeros(0), [np.array([0.5, 0.5]), np.array([0.2, 0.8])])
+    assert res.iterations == 0 and 0 < res.prior < 1
+    assert all(np.isfinite(x).all() for x in res.m + res.u)

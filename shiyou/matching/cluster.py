@@ -1,0 +1,214 @@
+"""Clustering: scored pairs -> residents, with the safeguard against chaining, in SQL.
+
+    report = cluster(con, cfg, tables)     # creates match_edges, match_cut_pairs, match_clusters
+
+1. **Edges** are the pairs scored ``match``. A pair meeting one of matching.yaml's
+   ``cannot_link`` rules is cut (``match_cut_pairs``, with the rule; they go to clerical
+   review) unless its weight reaches ``settings.different_id_override_weight``
+   (overwhelming evidence, shown by ``explain``). The main rule: two different *anchor*
+   IDs — valid IDs that agree with the record's own birth month and sex, so neither is a
+   household member's number typed by mistake.
+2. **Components** of the edge graph by min-label propagation: each record takes the
+   smallest label among itself and its neighbours, then the label of its label (pointer
+   jumping), until nothing changes. One SQL statement per round.
+3. **Conflicts.** A component can still hold two anchor IDs through records without one
+   (A–x–B). In those components each anchored record keeps its ID as label, and every other
+   record joins the label of its strongest edge to an already labelled record, round by
+   round (best-first growth from the anchors). Twins, a household member's ID and
+   same-name neighbours therefore never end up as one resident.
+
+The resident a record belongs to is named by the smallest record_uid of its cluster
+(``cluster_id``); stable resident IDs across runs are assigned later (identity.py).
+``match_score`` is the probability of the strongest link that put the record into its
+cluster (null for a record alone).
+
+Every statement is plain SQL (Spark transpile tested); the loop that repeats a round
+until it changes nothing is the only Python, as in any engine's driver.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from shiyou.matching.blocking import Statement, Tables, qname, run
+from shiyou.matching.model import MatchingConfig
+from shiyou.sql import literal
+
+EDGES = "match_edges"
+CUT = "match_cut_pairs"
+CLUSTERS = "match_clusters"
+_LABELS = "match_labels"
+_ANCHORED = "match_anchored"
+MAX_ROUNDS = 64
+
+
+def _override(cfg: MatchingConfig) -> str:
+    w = cfg.settings.different_id_override_weight
+    return "FALSE" if w is None else f"s.match_weight >= {float(w)!r}"
+
+
+def cut_rule_sql(cfg: MatchingConfig, dialect: str = "duckdb") -> str:
+    """The first cannot_link rule a pair meets (its name), else null."""
+    whens = " ".join(f"WHEN coalesce({cfg.render(cfg.level_test(c.sql), dialect)}, FALSE) THEN {literal(c.name)}"
+                     for c in cfg.cannot_link)
+    return f"CASE {whens} END" if whens else "CAST(NULL AS VARCHAR)"
+
+
+def edges_sql(cfg: MatchingConfig, tables: Tables = Tables(), scores: str = "match_scores",
+              cut: bool = False, dialect: str = "duckdb") -> str:
+    """Match pairs kept as edges (cut=False), or cut by a cannot_link rule (cut=True, with the rule)."""
+    recs = qname(tables.match_records)
+    inner = (f"SELECT s.record_uid_l, s.record_uid_r, s.match_weight, s.match_probability, "
+             f"CASE WHEN {_override(cfg)} THEN NULL ELSE {cut_rule_sql(cfg, dialect)} END AS cut_by "
+             f"FROM {qname(scores)} AS s JOIN {recs} AS l ON l.record_uid = s.record_uid_l "
+             f"JOIN {recs} AS r ON r.record_uid = s.record_uid_r "
+             f"JOIN {qname(tables.gamma)} AS g ON g.record_uid_l = s.record_uid_l AND g.record_uid_r = s.record_uid_r "
+             f"WHERE s.decision = 'match'")
+    if cut:
+        return f"SELECT * FROM ({inner}) AS e WHERE cut_by IS NOT NULL"
+    return (f"SELECT record_uid_l, record_uid_r, match_weight, match_probability FROM ({inner}) AS e "
+            f"WHERE cut_by IS NULL")
+
+
+def _neighbours(labels: str, edges: str = EDGES) -> str:
+    """(record_uid, label) of every edge's far end, both directions."""
+    return (f"SELECT e.record_uid_l AS record_uid, n.label FROM {edges} AS e JOIN {labels} AS n "
+            f"ON n.record_uid = e.record_uid_r UNION ALL "
+            f"SELECT e.record_uid_r AS record_uid, n.label FROM {edges} AS e JOIN {labels} AS n "
+            f"ON n.record_uid = e.record_uid_l")
+
+
+def init_labels_sql() -> str:
+    """Every record on an edge, labelled with itself."""
+    return (f"SELECT record_uid_l AS record_uid, record_uid_l AS label FROM {EDGES} UNION "
+            f"SELECT record_uid_r AS record_uid, record_uid_r AS label FROM {EDGES}")
+
+
+def propagate_sql(labels: str = _LABELS) -> str:
+    """One round: the smallest label among self and neighbours, then that label's own label."""
+    step = (f"SELECT c.record_uid, least(c.label, coalesce(m.label, c.label)) AS label FROM {labels} AS c "
+            f"LEFT JOIN (SELECT record_uid, min(label) AS label FROM ({_neighbours(labels)}) AS nb "
+            f"GROUP BY record_uid) AS m ON m.record_uid = c.record_uid")
+    return (f"SELECT s.record_uid, least(s.label, coalesce(j.label, s.label)) AS label FROM ({step}) AS s "
+            f"LEFT JOIN {labels} AS j ON j.record_uid = s.label")
+
+
+def anchored_init_sql(tables: Tables = Tables(), labels: str = _LABELS) -> str:
+    """Records of components holding two or more anchor IDs: anchor ID as label, else null.
+    Two anchors joined by an overridden pair count as one (the smaller stands for both)."""
+    recs = qname(tables.match_records)
+    alias = (f"SELECT greatest(l.id_anchor, r.id_anchor) AS id_from, min(least(l.id_anchor, r.id_anchor)) AS id_to "
+             f"FROM {EDGES} AS e JOIN {recs} AS l ON l.record_uid = e.record_uid_l "
+             f"JOIN {recs} AS r ON r.record_uid = e.record_uid_r WHERE l.id_anchor <> r.id_anchor "
+             f"GROUP BY greatest(l.id_anchor, r.id_anchor)")
+    return (f"WITH alias AS ({alias}), c AS (SELECT l.record_uid, l.label AS component, "
+            f"coalesce(a.id_to, r.id_anchor) AS id_anchor FROM {labels} AS l "
+            f"JOIN {recs} AS r ON r.record_uid = l.record_uid LEFT JOIN alias AS a ON a.id_from = r.id_anchor), "
+            f"conflicted AS (SELECT component FROM c GROUP BY component HAVING count(DISTINCT id_anchor) > 1) "
+            f"SELECT c.record_uid, c.component, c.id_anchor AS label FROM c "
+            f"JOIN conflicted AS k ON k.component = c.component")
+
+
+def grow_sql(anchored: str = _ANCHORED) -> str:
+    """One round of best-first growth: an unlabelled record takes the label of its strongest
+    edge to a labelled record of its component (ties: the smaller label)."""
+    near = (f"SELECT e.record_uid_l AS record_uid, n.label, e.match_weight FROM {EDGES} AS e "
+            f"JOIN {anchored} AS n ON n.record_uid = e.record_uid_r WHERE n.label IS NOT NULL UNION ALL "
+            f"SELECT e.record_uid_r AS record_uid, n.label, e.match_weight FROM {EDGES} AS e "
+            f"JOIN {anchored} AS n ON n.record_uid = e.record_uid_l WHERE n.label IS NOT NULL")
+    best = (f"SELECT record_uid, label FROM (SELECT record_uid, label, row_number() OVER (PARTITION BY record_uid "
+            f"ORDER BY match_weight DESC, label) AS k FROM ({near}) AS x) AS y WHERE k = 1")
+    return (f"SELECT a.record_uid, a.component, coalesce(a.label, b.label) AS label FROM {anchored} AS a "
+            f"LEFT JOIN ({best}) AS b ON b.record_uid = a.record_uid AND a.label IS NULL")
+
+
+def clusters_sql(tables: Tables = Tables(), labels: str = _LABELS, anchored: str = _ANCHORED) -> str:
+    """Every record once: its cluster (smallest record_uid of the group) and match_score."""
+    recs = qname(tables.match_records)
+    group = (f"SELECT r.record_uid, coalesce(a.component || '|' || coalesce(a.label, ''), l.label, r.record_uid) "
+             f"AS grp FROM {recs} AS r LEFT JOIN {labels} AS l ON l.record_uid = r.record_uid "
+             f"LEFT JOIN {anchored} AS a ON a.record_uid = r.record_uid")
+    named = f"SELECT record_uid, grp, min(record_uid) OVER (PARTITION BY grp) AS cluster_id FROM ({group}) AS g"
+    # The strongest edge inside the record's own cluster.
+    inside = (f"SELECT e.record_uid_l AS record_uid, e.match_probability FROM {EDGES} AS e "
+              f"JOIN named AS a ON a.record_uid = e.record_uid_l JOIN named AS b ON b.record_uid = e.record_uid_r "
+              f"WHERE a.cluster_id = b.cluster_id UNION ALL "
+              f"SELECT e.record_uid_r AS record_uid, e.match_probability FROM {EDGES} AS e "
+              f"JOIN named AS a ON a.record_uid = e.record_uid_l JOIN named AS b ON b.record_uid = e.record_uid_r "
+              f"WHERE a.cluster_id = b.cluster_id")
+    return (f"WITH named AS ({named}), best AS (SELECT record_uid, max(match_probability) AS match_score "
+            f"FROM ({inside}) AS i GROUP BY record_uid) "
+            f"SELECT n.record_uid, n.cluster_id, b.match_score FROM named AS n "
+            f"LEFT JOIN best AS b ON b.record_uid = n.record_uid")
+
+
+@dataclass
+class ClusterReport:
+    records: int
+    clusters: int
+    edges: int
+    cut_pairs: int  # match pairs cut by the different-ID safeguard
+    conflicted_components: int  # components split around their anchor IDs
+    rounds: int
+    growth_rounds: int
+    sizes: dict[int, int] = field(default_factory=dict)  # cluster size -> number of clusters
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        return [f"{self.records} records -> {self.clusters} clusters in {self.seconds:.2f} s "
+                f"({self.edges} edges, {self.cut_pairs} cut by the different-ID safeguard, "
+                f"{self.conflicted_components} components split, {self.rounds}+{self.growth_rounds} rounds)"]
+
+
+def _swap(con, table: str, sql: str) -> int:
+    """Replace ``table`` by ``sql`` (which reads it) and return how many rows changed label."""
+    run(con, f"CREATE OR REPLACE TABLE {table}_next AS {sql}")
+    changed = con.execute(f"SELECT count(*) FROM {table}_next AS n JOIN {table} AS o USING (record_uid) "
+                          f"WHERE n.label IS DISTINCT FROM o.label").fetchall()[0][0]
+    run(con, f"DROP TABLE {table}")
+    run(con, f"ALTER TABLE {table}_next RENAME TO {table}")
+    return changed
+
+
+def cluster(con, cfg: MatchingConfig, tables: Tables = Tables(), scores: str = "match_scores",
+            out: str = CLUSTERS) -> ClusterReport:
+    """Create match_edges, match_cut_pairs and ``out`` (record_uid, cluster_id, match_score)."""
+    t0 = time.perf_counter()
+    run(con, f"CREATE OR REPLACE TABLE {EDGES} AS {edges_sql(cfg, tables, scores)}")
+    run(con, f"CREATE OR REPLACE TABLE {CUT} AS {edges_sql(cfg, tables, scores, cut=True)}")
+    run(con, f"CREATE OR REPLACE TABLE {_LABELS} AS {init_labels_sql()}")
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        rounds += 1
+        if not _swap(con, _LABELS, propagate_sql()):
+            break
+    run(con, f"CREATE OR REPLACE TABLE {_ANCHORED} AS {anchored_init_sql(tables)}")
+    growth = 0
+    while growth < MAX_ROUNDS:
+        growth += 1
+        if not _swap(con, _ANCHORED, grow_sql()):
+            break
+    run(con, f"CREATE OR REPLACE TABLE {qname(out)} AS {clusters_sql(tables)}")
+    q = con.execute
+    records, clusters = q(f"SELECT count(*), count(DISTINCT cluster_id) FROM {qname(out)}").fetchall()[0]
+    sizes = dict(q(f"SELECT n, count(*) FROM (SELECT cluster_id, count(*) AS n FROM {qname(out)} GROUP BY 1) "
+                   f"GROUP BY n ORDER BY n").fetchall())
+    report = ClusterReport(
+        records, clusters, q(f"SELECT count(*) FROM {EDGES}").fetchall()[0][0],
+        q(f"SELECT count(*) FROM {CUT}").fetchall()[0][0],
+        q(f"SELECT count(DISTINCT component) FROM {_ANCHORED}").fetchall()[0][0],
+        rounds, growth, sizes, time.perf_counter() - t0)
+    for t in (_LABELS, _ANCHORED):
+        run(con, f"DROP TABLE IF EXISTS {t}")
+    return report
+
+
+def statements(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> list[Statement]:
+    return [Statement("cluster.edges", edges_sql(cfg, tables)),
+            Statement("cluster.cut_pairs", edges_sql(cfg, tables, cut=True)),
+            Statement("cluster.init_labels", init_labels_sql()),
+            Statement("cluster.propagate", propagate_sql()),
+            Statement("cluster.anchored_init", anchored_init_sql(tables)),
+            Statement("cluster.grow", grow_sql()),
+            Statement("cluster.clusters", clusters_sql(tables))]

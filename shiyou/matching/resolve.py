@@ -1,0 +1,168 @@
+"""Resolve residents inside the release being built: match, cluster, survive, publish tables.
+
+    report = resolve_residents(con, previous_db, model_path)
+
+Runs on the staging connection after the source tables are assembled and creates the
+published tables ``residents``, ``resident_xref``, ``match_links`` (the explanation of
+every link, review and cut pair), ``review_queue`` (masked), ``match_statistics`` and
+``match_model`` (the trained model as JSON, also written to ``model_path``).
+Intermediate tables are dropped; nothing here imports Dagster.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from shiyou.matching import blocking, cluster, comparisons, golden, predict, train
+from shiyou.matching.model import MatchingConfig, load_matching_config
+from shiyou.sql import literal, quote_ident
+from shiyou.standard import masking
+
+PUBLISHED = ["residents", "resident_xref", "match_links", "review_queue", "match_statistics", "match_model"]
+_SCRATCH = ["match_records", "match_pairs_by_rule", "match_pairs", "match_gamma", "match_scores", "match_edges",
+            "match_cut_pairs", "match_clusters", "match_golden", "match_resident_ids", train.RANDOM_PAIRS,
+            train.RANDOM_GAMMA]
+
+
+@dataclass
+class ResolveReport:
+    records: int
+    residents: int
+    candidate_pairs: int
+    decisions: dict[str, int]
+    cut_pairs: int
+    review_pairs: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+        return [f"matched {self.records} records into {self.residents} residents "
+                f"({self.candidate_pairs} candidate pairs, {self.review_pairs} for review, "
+                f"{self.cut_pairs} cut by cannot-link rules; {steps})"]
+
+
+def _run(con, sql: str, params: list | None = None) -> None:
+    con.execute(sql, params or []).fetchall()
+
+
+def links_sql(cfg: MatchingConfig, model: train.TrainedModel) -> str:
+    """Every pair worth explaining — scored match or review, or cut — with its level and weight
+    per comparison (JSON), the cannot-link rule that cut it and whether it is inside one resident."""
+    parts = []
+    for c, (name, w) in zip(cfg.comparisons, predict.term_sqls(model)):
+        labels = " ".join(f"WHEN {g} THEN {literal(lab)}" for g, lab in c.level_labels().items())
+        parts.append(f"{literal(name)}, json_object('level', CASE g.{quote_ident(c.column)} {labels} END, "
+                     f"'weight', round({w}, 2))")
+    return (f"SELECT s.record_uid_l, s.record_uid_r, s.rule, p.rules, s.match_weight, s.match_probability, "
+            f"s.decision, x.cut_by, (cl.cluster_id = cr.cluster_id) AS same_resident, "
+            f"CAST(json_object({', '.join(parts)}) AS VARCHAR) AS levels "
+            f"FROM match_scores AS s JOIN match_gamma AS g USING (record_uid_l, record_uid_r) "
+            f"JOIN match_pairs AS p USING (record_uid_l, record_uid_r) "
+            f"LEFT JOIN match_cut_pairs AS x USING (record_uid_l, record_uid_r) "
+            f"JOIN match_clusters AS cl ON cl.record_uid = s.record_uid_l "
+            f"JOIN match_clusters AS cr ON cr.record_uid = s.record_uid_r "
+            f"WHERE s.decision IN ('match', 'review')")
+
+
+def review_queue_sql() -> str:
+    """Uncertain pairs side by side, masked: the review band and the pairs a cannot-link rule cut."""
+    def side(a: str) -> str:
+        return (f"{a}.source AS source_{a}, {a}.record_id AS record_id_{a}, "
+                f"{masking.sql_mask_name(a + '.name_norm')} AS name_{a}, {masking.sql_mask_id(a + '.id_number')} "
+                f"AS id_number_{a}, year({a}.birth_date) AS birth_year_{a}, {a}.sex AS sex_{a}, "
+                f"{masking.sql_mask_phone(a + '.phone')} AS phone_{a}, {masking.sql_mask_text(a + '.address')} "
+                f"AS address_{a}, x{a}.resident_id AS resident_id_{a}")
+    return (f"SELECT row_number() OVER (ORDER BY k.match_weight DESC, k.record_uid_l, k.record_uid_r) AS review_no, "
+            f"CASE WHEN k.cut_by IS NOT NULL THEN 'cut: ' || k.cut_by ELSE 'review band' END AS reason, "
+            f"k.match_weight, k.match_probability, {side('l')}, {side('r')}, k.levels AS explanation "
+            f"FROM match_links AS k JOIN source_records AS l ON l.record_uid = k.record_uid_l "
+            f"JOIN source_records AS r ON r.record_uid = k.record_uid_r "
+            f"JOIN resident_xref AS xl ON xl.record_uid = k.record_uid_l "
+            f"JOIN resident_xref AS xr ON xr.record_uid = k.record_uid_r "
+            f"WHERE k.decision = 'review' OR k.cut_by IS NOT NULL")
+
+
+def _statistics(con, rep: blocking.BlockingReport, clu: cluster.ClusterReport) -> list[tuple]:
+    rows = [("blocking_rule", r.rule, r.pairs, f"{r.first_pairs} new; {r.oversized_blocks} blocks over "
+             f"{r.max_block_size} skipped") for r in rep.rules]
+    rows += [("cluster_size", str(n), k, "residents with this many source records") for n, k in clu.sizes.items()]
+    for sources, n in con.execute("SELECT array_to_string(sources, '+'), count(*) FROM residents "
+                                  "GROUP BY 1 ORDER BY 2 DESC").fetchall():
+        rows.append(("source_overlap", sources, n, "residents found in exactly these sources"))
+    for d, n in con.execute("SELECT decision, count(*) FROM match_scores GROUP BY 1 ORDER BY 1").fetchall():
+        rows.append(("decision", d, n, "candidate pairs"))
+    rows.append(("cut", "cannot_link", clu.cut_pairs, "match pairs cut before clustering"))
+    for s, n in con.execute("SELECT status, count(*) FROM residents GROUP BY 1 ORDER BY 1").fetchall():
+        rows.append(("resident_status", s, n, "residents"))
+    return rows
+
+
+def resolve_residents(con, previous_db: str | None = None, model_path: Path | None = None,
+                      cfg: MatchingConfig | None = None) -> ResolveReport:
+    cfg = cfg or load_matching_config()
+    tables = blocking.Tables(records="source_records")
+    secs: dict[str, float] = {}
+
+    def lap(name: str, t0: float) -> float:
+        now = time.perf_counter()
+        secs[name] = round(now - t0, 2)
+        return now
+
+    t = time.perf_counter()
+    brep = blocking.run_blocking(con, cfg, tables)
+    t = lap("blocking", t)
+    comparisons.compute_gamma(con, cfg, tables)
+    t = lap("comparisons", t)
+    model = train.train(con, cfg, tables)
+    t = lap("training", t)
+    prep = predict.predict(con, cfg, model, tables)
+    t = lap("scoring", t)
+    crep = cluster.cluster(con, cfg, tables)
+    t = lap("clustering", t)
+
+    _run(con, f"CREATE OR REPLACE TABLE match_golden AS {golden.golden_sql()}")
+    previous = None
+    if previous_db:
+        _run(con, f"ATTACH {literal(previous_db)} AS prev (READ_ONLY)")
+        has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev' "
+                          "AND table_name = 'resident_xref'").fetchall()[0][0]
+        previous = "prev.resident_xref" if has else None
+    _run(con, f"CREATE OR REPLACE TABLE match_resident_ids AS {golden.resident_ids_sql(previous=previous)}")
+    if previous_db:
+        _run(con, "DETACH prev")
+    fields = ", ".join(f"g.{quote_ident(f.name)}" for f in golden.FIELDS)
+    _run(con, f"CREATE OR REPLACE TABLE residents AS SELECT i.resident_id, {fields}, g.status, g.status_date, "
+              f"g.records, g.sources, g.provenance FROM match_golden AS g JOIN match_resident_ids AS i "
+              f"USING (cluster_id) ORDER BY i.resident_id")
+    _run(con, "CREATE OR REPLACE TABLE resident_xref AS SELECT s.source, s.record_id, c.record_uid, i.resident_id, "
+              "c.match_score FROM match_clusters AS c JOIN source_records AS s ON s.record_uid = c.record_uid "
+              "JOIN match_resident_ids AS i USING (cluster_id) ORDER BY s.source, s.record_id")
+    _run(con, f"CREATE OR REPLACE VIEW residents_masked AS SELECT resident_id, "
+              f"{masking.sql_mask_id('id_number')} AS id_number, {masking.sql_mask_name('name')} AS name, sex, "
+              f"year(birth_date) AS birth_year, population_type, {masking.sql_mask_text('address')} AS address, "
+              f"household_id IS NOT NULL AS has_household, {masking.sql_mask_phone('phone')} AS phone, status, "
+              f"status_date, records, sources FROM residents")
+    t = lap("residents", t)
+    _run(con, f"CREATE OR REPLACE TABLE match_links AS {links_sql(cfg, model)}")
+    _run(con, f"CREATE OR REPLACE TABLE review_queue AS {review_queue_sql()}")
+    stats = _statistics(con, brep, crep)
+    _run(con, "CREATE OR REPLACE TABLE match_statistics (kind VARCHAR, key VARCHAR, value BIGINT, note VARCHAR)")
+    con.executemany("INSERT INTO match_statistics VALUES (?, ?, ?, ?)", stats)
+    model_json = model.to_json()
+    _run(con, "CREATE OR REPLACE TABLE match_model (trained_at TIMESTAMP, model JSON)")
+    _run(con, "INSERT INTO match_model VALUES (now()::TIMESTAMP, ?)", [model_json])
+    if model_path is not None:
+        model_path.write_text(model_json, encoding="utf-8")
+    for tname in _SCRATCH:
+        _run(con, f"DROP TABLE IF EXISTS {quote_ident(tname)}")
+    lap("publishing", t)
+    n_review, n_residents = con.execute("SELECT (SELECT count(*) FROM review_queue), "
+                                        "(SELECT count(*) FROM residents)").fetchall()[0]
+    return ResolveReport(brep.records, n_residents, brep.pairs, prep.decisions, crep.cut_pairs, n_review, secs)
+
+
+def report_json(rep: ResolveReport) -> str:
+    return json.dumps(asdict(rep), ensure_ascii=False)

@@ -1,0 +1,144 @@
+"""The sample district synced end to end: residents, resident_xref, review queue, explain, stable IDs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from shiyou import cli
+from tests.conftest import SAMPLES
+
+FULL_ID = re.compile(r"\d{17}[\dXx]")
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    wh = tmp_path_factory.mktemp("residents") / "warehouse"
+    code, lines = cli.run_sync(SAMPLES / "landing", wh, None)
+    assert code == cli.EXIT_OK, lines
+    con = duckdb.connect(str(wh / "shiyou.duckdb"), read_only=True)
+    con.execute("CREATE TEMP TABLE truth AS SELECT source || ':' || record_id AS record_uid, person_id "
+                "FROM read_csv(?, all_varchar = true)", [str(SAMPLES / "truth" / "truth.csv")]).fetchall()
+    con.execute("CREATE TEMP TABLE persons AS SELECT * FROM read_csv(?, all_varchar = true)",
+                [str(SAMPLES / "truth" / "persons.csv")]).fetchall()
+    yield wh, con
+    con.close()
+
+
+def test_every_loaded_record_is_in_resident_xref_exactly_once(synced):
+    _, con = synced
+    assert con.execute("SELECT count(*), count(DISTINCT record_uid) FROM resident_xref").fetchall()[0] == \
+        con.execute("SELECT count(*), count(*) FROM source_records").fetchall()[0]
+    assert con.execute("SELECT count(*) FROM resident_xref x ANTI JOIN residents USING (resident_id)"
+                       ).fetchall()[0][0] == 0
+    # family planning: once per person on the row
+    assert con.execute("SELECT count(*) FROM resident_xref WHERE record_id LIKE '%-M'").fetchall()[0][0] > 0
+
+
+def test_one_resident_per_real_person(synced):
+    """Residents against the truth: nearly every person is one resident and no resident is two people."""
+    _, con = synced
+    persons, residents, merged, split = con.execute(
+        "WITH j AS (SELECT t.person_id, x.resident_id FROM truth t JOIN resident_xref x USING (record_uid)) "
+        "SELECT (SELECT count(DISTINCT person_id) FROM j), (SELECT count(DISTINCT resident_id) FROM j), "
+        "(SELECT count(*) FROM (SELECT resident_id FROM j GROUP BY 1 HAVING count(DISTINCT person_id) > 1)), "
+        "(SELECT count(*) FROM (SELECT person_id FROM j GROUP BY 1 HAVING count(DISTINCT resident_id) > 1))"
+    ).fetchall()[0]
+    assert abs(residents - persons) <= 0.005 * persons
+    assert merged <= 3 and split <= 5, (merged, split)
+
+
+def test_hard_cases_stay_apart(synced):
+    """Twins and same-name, same-birthday neighbours are never one resident."""
+    _, con = synced
+    for flag in ("twin", "same_name_neighbour"):
+        bad = con.execute(
+            "SELECT count(*) FROM (SELECT x.resident_id FROM truth t JOIN resident_xref x USING (record_uid) "
+            "JOIN persons p USING (person_id) WHERE p.flags LIKE '%' || ? || '%' AND x.record_id NOT LIKE '%-M' "
+            "AND x.source <> 'social_security' "
+            "GROUP BY 1 HAVING count(DISTINCT p.person_id) > 1)", [flag]).fetchall()[0][0]
+        assert bad == 0, flag
+
+
+def test_golden_record_status_and_provenance(synced):
+    _, con = synced
+    # Deceased people (police cancellation or civil affairs) are found with a date.
+    found, dead = con.execute(
+        "WITH d AS (SELECT person_id FROM persons WHERE status = 'deceased'), "
+        "r AS (SELECT DISTINCT t.person_id, x.resident_id FROM truth t JOIN resident_xref x USING (record_uid) "
+        "JOIN d USING (person_id)) "
+        "SELECT count(*) FILTER (WHERE s.status = 'deceased' AND s.status_date IS NOT NULL), count(*) "
+        "FROM r JOIN residents s USING (resident_id)").fetchall()[0]
+    assert dead > 0 and found / dead >= 0.9
+    prov = json.loads(con.execute("SELECT provenance FROM residents WHERE id_number IS NOT NULL LIMIT 1"
+                                  ).fetchall()[0][0])
+    src = prov["id_number"]
+    assert con.execute("SELECT count(*) FROM source_records WHERE record_uid = ?", [src]).fetchall()[0][0] == 1
+    # A resident's ID is a valid 18-character number.
+    assert con.execute("SELECT count(*) FROM residents WHERE id_number IS NOT NULL AND length(id_number) <> 18"
+                       ).fetchall()[0][0] == 0
+
+
+def test_review_queue_is_masked_and_explained(synced):
+    _, con = synced
+    rows = con.execute("SELECT * FROM review_queue").fetchall()
+    assert rows
+    cols = [d[0] for d in con.description]
+    for row in rows:
+        text = " ".join(str(v) for v in row)
+        assert not FULL_ID.search(text)
+        explanation = json.loads(row[cols.index("explanation")])
+        assert {"id", "name", "birth_date"} <= set(explanation)
+
+
+def test_match_model_and_statistics_are_published(synced):
+    wh, con = synced
+    model = json.loads((wh / "current" / "match_model.json").read_text(encoding="utf-8"))
+    assert {c["name"] for c in model["comparisons"]} >= {"id", "name", "phone"}
+    kinds = {k for (k,) in con.execute("SELECT DISTINCT kind FROM match_statistics").fetchall()}
+    assert {"blocking_rule", "cluster_size", "source_overlap", "decision"} <= kinds
+    assert (wh / "parquet" / "residents" / "data.parquet").exists()
+
+
+def test_explain_shows_links_masked(synced):
+    wh, con = synced
+    uid, rid = con.execute("SELECT x.record_uid, x.resident_id FROM resident_xref x JOIN residents r "
+                           "USING (resident_id) WHERE r.records >= 3 ORDER BY 1 LIMIT 1").fetchall()[0]
+    out = subprocess.run([sys.executable, "-m", "shiyou.cli", "explain", "--warehouse", str(wh), uid],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert rid in out.stdout and "links that make this resident" in out.stdout and "bits" in out.stdout
+    assert not FULL_ID.search(out.stdout)
+    bad = subprocess.run([sys.executable, "-m", "shiyou.cli", "explain", "--warehouse", str(wh), "no-such"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "no resident or record" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_resident_ids_are_stable_when_a_source_is_delivered_again(synced, tmp_path):
+    """A second sync with one source re-delivered (changed) keeps every unchanged resident's ID."""
+    wh, con = synced
+    before = dict(con.execute("SELECT record_uid, resident_id FROM resident_xref").fetchall())
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLES / "landing", landing)
+    wh2 = tmp_path / "warehouse"
+    shutil.copytree(wh, wh2, symlinks=True)
+    # labour re-delivers the next day with its last line dropped
+    src = next((landing / "labour").glob("*/*.csv"))
+    day = src.parent.name
+    nxt = src.parent.parent / "2026-11-21"
+    nxt.mkdir()
+    data = src.read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[0] + b"\n"
+    (nxt / src.name.replace(day.replace("-", ""), "20261121")).write_bytes(data)
+    code, lines = cli.run_sync(landing, wh2, None)
+    assert code == cli.EXIT_OK, lines
+    con2 = duckdb.connect(str(wh2 / "shiyou.duckdb"), read_only=True)
+    after = dict(con2.execute("SELECT record_uid, resident_id FROM resident_xref").fetchall())
+    con2.close()
+    same = sum(1 for uid, rid in after.items() if before.get(uid) == rid)
+    assert same >= 0.995 * len(after)
