@@ -128,10 +128,10 @@ def resident_ids_sql(clusters: str = "match_clusters", previous: str | None = No
                f"JOIN {qname(previous)} AS p ON p.source || ':' || p.record_id = c.record_uid "
                f"GROUP BY c.cluster_id, p.resident_id")
     # Each previous ID to the cluster holding most of its records; each cluster its best remaining ID.
-    best_for_id = (f"SELECT cluster_id, resident_id, n FROM (SELECT *, row_number() OVER (PARTITION BY resident_id "
-                   f"ORDER BY n DESC, cluster_id) AS k FROM overlap) AS x WHERE k = 1")
-    best_for_cluster = (f"SELECT cluster_id, resident_id FROM (SELECT *, row_number() OVER (PARTITION BY cluster_id "
-                        f"ORDER BY n DESC, resident_id) AS k FROM best_for_id) AS y WHERE k = 1")
+    best_for_id = ("SELECT cluster_id, resident_id, n FROM (SELECT *, row_number() OVER (PARTITION BY resident_id "
+                   "ORDER BY n DESC, cluster_id) AS k FROM overlap) AS x WHERE k = 1")
+    best_for_cluster = ("SELECT cluster_id, resident_id FROM (SELECT *, row_number() OVER (PARTITION BY cluster_id "
+                        "ORDER BY n DESC, resident_id) AS k FROM best_for_id) AS y WHERE k = 1")
     minted = mint_sql("c.cluster_id")
     return (f"WITH overlap AS ({overlap}), best_for_id AS ({best_for_id}), kept AS ({best_for_cluster}), "
             f"used AS (SELECT DISTINCT resident_id FROM {qname(previous)}) "
