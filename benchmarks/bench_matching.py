@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,26 +30,13 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.bench_ingest import BENCH, ensure_district  # noqa: E402
+from benchmarks.bench_ingest import BENCH, ensure_district, run_sync  # noqa: E402
 
 SPLINK_PY = ROOT / ".venv-splink" / "bin" / "python"
 SPLINK_COLUMNS = ("record_uid, source, name_norm, name_key, name_pinyin, name_pinyin_fuzzy, former_name_key, "
                   "id_number, id_status, id_valid, birth_date, birth_year_month, sex, phone, address_norm, "
                   "address_key, address_road, address_door_number, address_building, address_room, "
                   "address_street, household_id")
-
-
-def sync(landing: Path, warehouse: Path) -> tuple[float, float]:
-    shutil.rmtree(warehouse, ignore_errors=True)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "shiyou.cli", "sync", "--landing", str(landing),
-                             "--warehouse", str(warehouse)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) not in (0, 3):
-        sys.exit(f"sync failed: {proc.stderr.read().decode(errors='replace')[-500:]}")
-    return wall, usage.ru_maxrss / 1024 / 1024
 
 
 def linking_alone(warehouse: Path) -> dict[str, float]:
@@ -86,8 +72,7 @@ def pairwise(con, clusters: str) -> dict:
                 f"JOIN ({clusters}) b ON a.cluster_id = b.cluster_id AND a.record_uid < b.record_uid").fetchall()
     tp = con.execute("SELECT count(*) FROM pred JOIN truth_pairs USING (l, r)").fetchall()[0][0]
     n_pred = con.execute("SELECT count(*) FROM pred").fetchall()[0][0]
-    n_true = con.execute("SELECT count(*) FROM truth_pairs JOIN truth t1 ON t1.record_uid = l "
-                         "JOIN truth t2 ON t2.record_uid = r WHERE l IN (SELECT record_uid FROM loaded) "
+    n_true = con.execute("SELECT count(*) FROM truth_pairs WHERE l IN (SELECT record_uid FROM loaded) "
                          "AND r IN (SELECT record_uid FROM loaded)").fetchall()[0][0]
     p = tp / n_pred if n_pred else 1.0
     r = tp / n_true if n_true else 1.0
@@ -109,7 +94,7 @@ def main() -> int:
     if args.reuse and (wh / "shiyou.duckdb").exists():
         wall, rss = None, None
     else:
-        wall, rss = sync(district / "landing", wh)
+        wall, rss, _ = run_sync(district / "landing", wh)
     linking = linking_alone(wh)
 
     con = duckdb.connect()

@@ -239,10 +239,8 @@ def resolve(con: duckdb.DuckDBPyConnection, plan: RunPlan):
 
 
 def resident_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    from shiyou.matching.resolve import PUBLISHED
-
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("residents", "review_queue")
-            if t in PUBLISHED}
+    """Row counts of the matching tables the run summary shows."""
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("residents", "review_queue")}
 
 
 def nothing_changed(outcomes: list[SourceOutcome], plan: RunPlan) -> bool:

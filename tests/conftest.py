@@ -1,4 +1,5 @@
-"""Shared fixtures: a DuckDB connection and a way to run one SQL expression over a list of values."""
+"""Shared fixtures: a DuckDB connection, the sample district synced once per session, and a way to
+run one SQL expression over a list of values."""
 
 from __future__ import annotations
 
@@ -16,6 +17,18 @@ def duck():
     con = duckdb.connect()
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:
+    """data_samples/ synced once by the real `shiyou sync` code path: the warehouse folder.
+    Read-only for tests; copy it before changing anything."""
+    from shiyou import cli
+
+    wh = tmp_path_factory.mktemp("sample") / "warehouse"
+    code, lines = cli.run_sync(SAMPLES / "landing", wh, None)
+    assert code == cli.EXIT_OK, lines
+    return wh
 
 
 def eval_sql(con, values: list, build) -> list:

@@ -40,6 +40,7 @@ CUT = "match_cut_pairs"
 CLUSTERS = "match_clusters"
 _LABELS = "match_labels"
 _ANCHORED = "match_anchored"
+_SCORED = "match_scored_edges"
 MAX_ROUNDS = 64
 
 
@@ -55,20 +56,23 @@ def cut_rule_sql(cfg: MatchingConfig, dialect: str = "duckdb") -> str:
     return f"CASE {whens} END" if whens else "CAST(NULL AS VARCHAR)"
 
 
-def edges_sql(cfg: MatchingConfig, tables: Tables = Tables(), scores: str = "match_scores",
-              cut: bool = False, dialect: str = "duckdb") -> str:
-    """Match pairs kept as edges (cut=False), or cut by a cannot_link rule (cut=True, with the rule)."""
+def scored_edges_sql(cfg: MatchingConfig, tables: Tables = Tables(), scores: str = "match_scores",
+                     dialect: str = "duckdb") -> str:
+    """Every match pair once, with ``cut_by``: the cannot_link rule that cuts it, or null."""
     recs = qname(tables.match_records)
-    inner = (f"SELECT s.record_uid_l, s.record_uid_r, s.match_weight, s.match_probability, "
-             f"CASE WHEN {_override(cfg)} THEN NULL ELSE {cut_rule_sql(cfg, dialect)} END AS cut_by "
-             f"FROM {qname(scores)} AS s JOIN {recs} AS l ON l.record_uid = s.record_uid_l "
-             f"JOIN {recs} AS r ON r.record_uid = s.record_uid_r "
-             f"JOIN {qname(tables.gamma)} AS g ON g.record_uid_l = s.record_uid_l AND g.record_uid_r = s.record_uid_r "
-             f"WHERE s.decision = 'match'")
+    return (f"SELECT s.record_uid_l, s.record_uid_r, s.match_weight, s.match_probability, "
+            f"CASE WHEN {_override(cfg)} THEN NULL ELSE {cut_rule_sql(cfg, dialect)} END AS cut_by "
+            f"FROM {qname(scores)} AS s JOIN {recs} AS l ON l.record_uid = s.record_uid_l "
+            f"JOIN {recs} AS r ON r.record_uid = s.record_uid_r "
+            f"JOIN {qname(tables.gamma)} AS g ON g.record_uid_l = s.record_uid_l AND g.record_uid_r = s.record_uid_r "
+            f"WHERE s.decision = 'match'")
+
+
+def edges_sql(scored: str = _SCORED, cut: bool = False) -> str:
+    """The scored match pairs kept as edges (cut=False), or cut by a cannot_link rule (cut=True)."""
     if cut:
-        return f"SELECT * FROM ({inner}) AS e WHERE cut_by IS NOT NULL"
-    return (f"SELECT record_uid_l, record_uid_r, match_weight, match_probability FROM ({inner}) AS e "
-            f"WHERE cut_by IS NULL")
+        return f"SELECT * FROM {scored} WHERE cut_by IS NOT NULL"
+    return f"SELECT record_uid_l, record_uid_r, match_weight, match_probability FROM {scored} WHERE cut_by IS NULL"
 
 
 def _neighbours(labels: str, edges: str = EDGES) -> str:
@@ -130,15 +134,14 @@ def clusters_sql(tables: Tables = Tables(), labels: str = _LABELS, anchored: str
              f"AS grp FROM {recs} AS r LEFT JOIN {labels} AS l ON l.record_uid = r.record_uid "
              f"LEFT JOIN {anchored} AS a ON a.record_uid = r.record_uid")
     named = f"SELECT record_uid, grp, min(record_uid) OVER (PARTITION BY grp) AS cluster_id FROM ({group}) AS g"
-    # The strongest edge inside the record's own cluster.
-    inside = (f"SELECT e.record_uid_l AS record_uid, e.match_probability FROM {EDGES} AS e "
-              f"JOIN named AS a ON a.record_uid = e.record_uid_l JOIN named AS b ON b.record_uid = e.record_uid_r "
-              f"WHERE a.cluster_id = b.cluster_id UNION ALL "
-              f"SELECT e.record_uid_r AS record_uid, e.match_probability FROM {EDGES} AS e "
+    # The strongest edge inside the record's own cluster, counted for both its ends.
+    inside = (f"SELECT e.record_uid_l, e.record_uid_r, e.match_probability FROM {EDGES} AS e "
               f"JOIN named AS a ON a.record_uid = e.record_uid_l JOIN named AS b ON b.record_uid = e.record_uid_r "
               f"WHERE a.cluster_id = b.cluster_id")
-    return (f"WITH named AS ({named}), best AS (SELECT record_uid, max(match_probability) AS match_score "
-            f"FROM ({inside}) AS i GROUP BY record_uid) "
+    ends = ("SELECT record_uid_l AS record_uid, match_probability FROM inside UNION ALL "
+            "SELECT record_uid_r AS record_uid, match_probability FROM inside")
+    return (f"WITH named AS ({named}), inside AS ({inside}), best AS (SELECT record_uid, "
+            f"max(match_probability) AS match_score FROM ({ends}) AS i GROUP BY record_uid) "
             f"SELECT n.record_uid, n.cluster_id, b.match_score FROM named AS n "
             f"LEFT JOIN best AS b ON b.record_uid = n.record_uid")
 
@@ -171,24 +174,27 @@ def _swap(con, table: str, sql: str) -> int:
     return changed
 
 
+def _until_stable(con, table: str, sql: str) -> int:
+    """Repeat a labelling round until it changes nothing (at most MAX_ROUNDS); returns the rounds run."""
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        rounds += 1
+        if not _swap(con, table, sql):
+            break
+    return rounds
+
+
 def cluster(con, cfg: MatchingConfig, tables: Tables = Tables(), scores: str = "match_scores",
             out: str = CLUSTERS) -> ClusterReport:
     """Create match_edges, match_cut_pairs and ``out`` (record_uid, cluster_id, match_score)."""
     t0 = time.perf_counter()
-    run(con, f"CREATE OR REPLACE TABLE {EDGES} AS {edges_sql(cfg, tables, scores)}")
-    run(con, f"CREATE OR REPLACE TABLE {CUT} AS {edges_sql(cfg, tables, scores, cut=True)}")
+    run(con, f"CREATE OR REPLACE TABLE {_SCORED} AS {scored_edges_sql(cfg, tables, scores)}")
+    run(con, f"CREATE OR REPLACE TABLE {EDGES} AS {edges_sql()}")
+    run(con, f"CREATE OR REPLACE TABLE {CUT} AS {edges_sql(cut=True)}")
     run(con, f"CREATE OR REPLACE TABLE {_LABELS} AS {init_labels_sql()}")
-    rounds = 0
-    while rounds < MAX_ROUNDS:
-        rounds += 1
-        if not _swap(con, _LABELS, propagate_sql()):
-            break
+    rounds = _until_stable(con, _LABELS, propagate_sql())
     run(con, f"CREATE OR REPLACE TABLE {_ANCHORED} AS {anchored_init_sql(tables)}")
-    growth = 0
-    while growth < MAX_ROUNDS:
-        growth += 1
-        if not _swap(con, _ANCHORED, grow_sql()):
-            break
+    growth = _until_stable(con, _ANCHORED, grow_sql())
     run(con, f"CREATE OR REPLACE TABLE {qname(out)} AS {clusters_sql(tables)}")
     q = con.execute
     records, clusters = q(f"SELECT count(*), count(DISTINCT cluster_id) FROM {qname(out)}").fetchall()[0]
@@ -199,14 +205,15 @@ def cluster(con, cfg: MatchingConfig, tables: Tables = Tables(), scores: str = "
         q(f"SELECT count(*) FROM {CUT}").fetchall()[0][0],
         q(f"SELECT count(DISTINCT component) FROM {_ANCHORED}").fetchall()[0][0],
         rounds, growth, sizes, time.perf_counter() - t0)
-    for t in (_LABELS, _ANCHORED):
+    for t in (_SCORED, _LABELS, _ANCHORED):
         run(con, f"DROP TABLE IF EXISTS {t}")
     return report
 
 
 def statements(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> list[Statement]:
-    return [Statement("cluster.edges", edges_sql(cfg, tables)),
-            Statement("cluster.cut_pairs", edges_sql(cfg, tables, cut=True)),
+    return [Statement("cluster.scored_edges", scored_edges_sql(cfg, tables, dialect=dialect)),
+            Statement("cluster.edges", edges_sql()),
+            Statement("cluster.cut_pairs", edges_sql(cut=True)),
             Statement("cluster.init_labels", init_labels_sql()),
             Statement("cluster.propagate", propagate_sql()),
             Statement("cluster.anchored_init", anchored_init_sql(tables)),

@@ -35,12 +35,12 @@ SOURCE_RANK = {"police": 1, "social_security": 2, "civil_affairs": 3, "labour": 
 class Field:
     name: str  # column of residents
     value: str  # SQL over the record (alias r)
-    order: str  # SQL ORDER BY among the cluster's records holding a value (best first)
-    where: str = "TRUE"  # records allowed to supply it
+    order: str  # ORDER BY over the record's columns and ``votes`` (records of the cluster with this value), best first
+    where: str = "TRUE"  # records allowed to supply it (alias r)
     why: str = ""
 
 
-_VALID_ID = "r.id_anchor IS NOT NULL"
+_VALID_ID = "id_anchor IS NOT NULL"
 FIELDS = [
     Field("id_number", "r.id_number", "votes DESC, source_rank",
           where="r.id_valid AND r.id_type = 'resident_id'",
@@ -49,19 +49,19 @@ FIELDS = [
           why="the police spelling among records with a trusted ID, then the most common"),
     Field("sex", "r.sex", f"CASE WHEN {_VALID_ID} THEN 0 ELSE 1 END, source_rank, votes DESC",
           where="r.sex IN ('1', '2')", why="as for the name; unknown codes never win"),
-    Field("birth_date", "r.birth_date", f"CASE WHEN {_VALID_ID} AND r.birth_date = r.id_birth_date THEN 0 "
+    Field("birth_date", "r.birth_date", f"CASE WHEN {_VALID_ID} AND birth_date = id_birth_date THEN 0 "
           f"ELSE 1 END, source_rank, votes DESC", why="a date that agrees with a trusted ID first"),
     Field("population_type", "r.population_type",
-          "CASE WHEN r.registration_cancelled THEN 1 ELSE 0 END, source_rank, r.snapshot_date DESC",
+          "CASE WHEN registration_cancelled THEN 1 ELSE 0 END, source_rank, snapshot_date DESC",
           why="the police's current registration"),
-    Field("address", "r.address", "CASE WHEN r.registration_cancelled THEN 1 ELSE 0 END, source_rank, "
-          "r.snapshot_date DESC", why="the police's current registration, then the other sources"),
-    Field("address_code", "r.address_code", "CASE WHEN r.registration_cancelled THEN 1 ELSE 0 END, "
-          "r.snapshot_date DESC", why="police standard address (DZBM)"),
-    Field("household_id", "r.household_id", "CASE WHEN r.registration_cancelled THEN 1 ELSE 0 END, "
-          "r.snapshot_date DESC", why="police household of the current registration"),
-    Field("phone", "r.phone", "r.snapshot_date DESC, r.registered_on DESC NULLS LAST, "
-          "CASE WHEN r.phone_type = 'mobile' THEN 0 ELSE 1 END, source_rank",
+    Field("address", "r.address", "CASE WHEN registration_cancelled THEN 1 ELSE 0 END, source_rank, "
+          "snapshot_date DESC", why="the police's current registration, then the other sources"),
+    Field("address_code", "r.address_code", "CASE WHEN registration_cancelled THEN 1 ELSE 0 END, "
+          "snapshot_date DESC", why="police standard address (DZBM)"),
+    Field("household_id", "r.household_id", "CASE WHEN registration_cancelled THEN 1 ELSE 0 END, "
+          "snapshot_date DESC", why="police household of the current registration"),
+    Field("phone", "r.phone", "snapshot_date DESC, registered_on DESC NULLS LAST, "
+          "CASE WHEN phone_type = 'mobile' THEN 0 ELSE 1 END, source_rank",
           why="the most recent contact, mobiles before landlines"),
 ]
 RECORD_COLUMNS = ["record_uid", "source", "record_id", "snapshot_date", "name_norm", "id_number", "id_type",
@@ -87,13 +87,10 @@ def golden_sql(records: str = "source_records", clusters: str = "match_clusters"
             f"r AS (SELECT r.*, {_rank_sql()} AS source_rank FROM r0 AS r)"]
     joins, outs, prov = [], [], []
     for i, f in enumerate(FIELDS):
-        cand = (f"SELECT r.cluster_id, {f.value} AS value, r.record_uid, r.source_rank, r.snapshot_date, "
-                f"r.registered_on, r.phone_type, r.registration_cancelled, r.id_anchor, r.birth_date, "
-                f"r.id_birth_date, count(*) OVER (PARTITION BY r.cluster_id, {f.value}) AS votes "
+        cand = (f"SELECT r.*, {f.value} AS value, count(*) OVER (PARTITION BY r.cluster_id, {f.value}) AS votes "
                 f"FROM r WHERE {f.value} IS NOT NULL AND ({f.where})")
-        order = f.order.replace("r.", "")
         ctes.append(f"f{i} AS (SELECT cluster_id, value, record_uid FROM (SELECT *, row_number() OVER ("
-                    f"PARTITION BY cluster_id ORDER BY {order}, record_uid) AS k FROM ({cand}) AS r) AS x WHERE k = 1)")
+                    f"PARTITION BY cluster_id ORDER BY {f.order}, record_uid) AS k FROM ({cand}) AS c) AS x WHERE k = 1)")
         joins.append(f"LEFT JOIN f{i} ON f{i}.cluster_id = g.cluster_id")
         outs.append(f"f{i}.value AS {quote_ident(f.name)}")
         prov.append(f"{literal(f.name)}, f{i}.record_uid")
@@ -136,6 +133,6 @@ def resident_ids_sql(clusters: str = "match_clusters", previous: str | None = No
     return (f"WITH overlap AS ({overlap}), best_for_id AS ({best_for_id}), kept AS ({best_for_cluster}), "
             f"used AS (SELECT DISTINCT resident_id FROM {qname(previous)}) "
             f"SELECT c.cluster_id, coalesce(k.resident_id, CASE WHEN {minted} IN (SELECT resident_id FROM used) "
-            f"THEN {mint_sql(chr(39) + '#' + chr(39) + ' || c.cluster_id')} ELSE {minted} END) AS resident_id "
+            f"THEN {mint_sql(literal('#') + ' || c.cluster_id')} ELSE {minted} END) AS resident_id "
             f"FROM (SELECT DISTINCT cluster_id FROM {qname(clusters)}) AS c LEFT JOIN kept AS k "
             f"ON k.cluster_id = c.cluster_id")

@@ -276,7 +276,8 @@ def _problems(cfg: MatchingConfig) -> list[str]:
     columns = known | derived
     macros = cfg.macros
 
-    def check_sql(where: str, sql: str, qualified: bool) -> None:
+    def check_sql(where: str, sql: str, qualified: bool, gamma: bool = False) -> None:
+        """qualified: l./r. columns (levels); gamma: g.gamma_* columns allowed too (cannot_link)."""
         try:
             tree = dialect.parse(sql)
         except dialect.RenderError as e:
@@ -285,6 +286,8 @@ def _problems(cfg: MatchingConfig) -> list[str]:
         out.extend(f"{where}: {p}" for p in dialect.check(tree, macros))
         for col in _columns(tree):
             table = col.table
+            if gamma and table == "g" and col.name in {c.column for c in cfg.comparisons}:
+                continue
             if qualified and table not in ("l", "r"):
                 out.append(f"{where}: column {col.sql()!r} must be qualified as l.{col.name} or r.{col.name}")
             elif not qualified and table:
@@ -377,14 +380,7 @@ def _problems(cfg: MatchingConfig) -> list[str]:
             elif label not in cfg.comparison(comp).level_labels().values():
                 out.append(f"{where}: level_is: {comp} has no level {label!r}")
         if not [p for p in out if p.startswith(where)]:
-            tree = dialect.parse(cfg.level_test(cl.sql))
-            for col in _columns(tree):
-                if col.table == "g" and col.name.startswith("gamma_"):
-                    continue
-                if col.table not in ("l", "r"):
-                    out.append(f"{where}: column {col.sql()!r} must be qualified as l.{col.name} or r.{col.name}")
-                elif col.name not in columns:
-                    out.append(f"{where}: unknown column {col.name!r}")
+            check_sql(where, cfg.level_test(cl.sql), qualified=True, gamma=True)
     return out
 
 

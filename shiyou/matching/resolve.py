@@ -18,7 +18,8 @@ from pathlib import Path
 
 from shiyou.matching import blocking, cluster, comparisons, golden, predict, train
 from shiyou.matching.model import MatchingConfig, load_matching_config
-from shiyou.sql import literal, quote_ident
+from shiyou.matching.blocking import run
+from shiyou.sql import literal, quote_ident, table_exists
 from shiyou.standard import masking
 
 PUBLISHED = ["residents", "resident_xref", "match_links", "review_queue", "match_statistics", "match_model"]
@@ -42,10 +43,6 @@ class ResolveReport:
         return [f"matched {self.records} records into {self.residents} residents "
                 f"({self.candidate_pairs} candidate pairs, {self.review_pairs} for review, "
                 f"{self.cut_pairs} cut by cannot-link rules; {steps})"]
-
-
-def _run(con, sql: str, params: list | None = None) -> None:
-    con.execute(sql, params or []).fetchall()
 
 
 def links_sql(cfg: MatchingConfig, model: train.TrainedModel) -> str:
@@ -123,41 +120,39 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
     crep = cluster.cluster(con, cfg, tables)
     t = lap("clustering", t)
 
-    _run(con, f"CREATE OR REPLACE TABLE match_golden AS {golden.golden_sql()}")
+    run(con, f"CREATE OR REPLACE TABLE match_golden AS {golden.golden_sql()}")
     previous = None
     if previous_db:
-        _run(con, f"ATTACH {literal(previous_db)} AS prev (READ_ONLY)")
-        has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev' "
-                          "AND table_name = 'resident_xref'").fetchall()[0][0]
-        previous = "prev.resident_xref" if has else None
-    _run(con, f"CREATE OR REPLACE TABLE match_resident_ids AS {golden.resident_ids_sql(previous=previous)}")
+        run(con, f"ATTACH {literal(previous_db)} AS prev (READ_ONLY)")
+        previous = "prev.resident_xref" if table_exists(con, "resident_xref", "prev") else None
+    run(con, f"CREATE OR REPLACE TABLE match_resident_ids AS {golden.resident_ids_sql(previous=previous)}")
     if previous_db:
-        _run(con, "DETACH prev")
+        run(con, "DETACH prev")
     fields = ", ".join(f"g.{quote_ident(f.name)}" for f in golden.FIELDS)
-    _run(con, f"CREATE OR REPLACE TABLE residents AS SELECT i.resident_id, {fields}, g.status, g.status_date, "
+    run(con, f"CREATE OR REPLACE TABLE residents AS SELECT i.resident_id, {fields}, g.status, g.status_date, "
               f"g.records, g.sources, g.provenance FROM match_golden AS g JOIN match_resident_ids AS i "
               f"USING (cluster_id) ORDER BY i.resident_id")
-    _run(con, "CREATE OR REPLACE TABLE resident_xref AS SELECT s.source, s.record_id, c.record_uid, i.resident_id, "
+    run(con, "CREATE OR REPLACE TABLE resident_xref AS SELECT s.source, s.record_id, c.record_uid, i.resident_id, "
               "c.match_score FROM match_clusters AS c JOIN source_records AS s ON s.record_uid = c.record_uid "
               "JOIN match_resident_ids AS i USING (cluster_id) ORDER BY s.source, s.record_id")
-    _run(con, f"CREATE OR REPLACE VIEW residents_masked AS SELECT resident_id, "
+    run(con, f"CREATE OR REPLACE VIEW residents_masked AS SELECT resident_id, "
               f"{masking.sql_mask_id('id_number')} AS id_number, {masking.sql_mask_name('name')} AS name, sex, "
               f"year(birth_date) AS birth_year, population_type, {masking.sql_mask_text('address')} AS address, "
               f"household_id IS NOT NULL AS has_household, {masking.sql_mask_phone('phone')} AS phone, status, "
               f"status_date, records, sources FROM residents")
     t = lap("residents", t)
-    _run(con, f"CREATE OR REPLACE TABLE match_links AS {links_sql(cfg, model)}")
-    _run(con, f"CREATE OR REPLACE TABLE review_queue AS {review_queue_sql()}")
+    run(con, f"CREATE OR REPLACE TABLE match_links AS {links_sql(cfg, model)}")
+    run(con, f"CREATE OR REPLACE TABLE review_queue AS {review_queue_sql()}")
     stats = _statistics(con, brep, crep)
-    _run(con, "CREATE OR REPLACE TABLE match_statistics (kind VARCHAR, key VARCHAR, value BIGINT, note VARCHAR)")
+    run(con, "CREATE OR REPLACE TABLE match_statistics (kind VARCHAR, key VARCHAR, value BIGINT, note VARCHAR)")
     con.executemany("INSERT INTO match_statistics VALUES (?, ?, ?, ?)", stats)
     model_json = model.to_json()
-    _run(con, "CREATE OR REPLACE TABLE match_model (trained_at TIMESTAMP, model JSON)")
-    _run(con, "INSERT INTO match_model VALUES (now()::TIMESTAMP, ?)", [model_json])
+    run(con, "CREATE OR REPLACE TABLE match_model (trained_at TIMESTAMP, model JSON)")
+    con.execute("INSERT INTO match_model VALUES (now()::TIMESTAMP, ?)", [model_json]).fetchall()
     if model_path is not None:
         model_path.write_text(model_json, encoding="utf-8")
     for tname in _SCRATCH:
-        _run(con, f"DROP TABLE IF EXISTS {quote_ident(tname)}")
+        run(con, f"DROP TABLE IF EXISTS {quote_ident(tname)}")
     lap("publishing", t)
     n_review, n_residents = con.execute("SELECT (SELECT count(*) FROM review_queue), "
                                         "(SELECT count(*) FROM residents)").fetchall()[0]

@@ -18,10 +18,8 @@ FULL_ID = re.compile(r"\d{17}[\dXx]")
 
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory):
-    wh = tmp_path_factory.mktemp("residents") / "warehouse"
-    code, lines = cli.run_sync(SAMPLES / "landing", wh, None)
-    assert code == cli.EXIT_OK, lines
+def synced(sample_warehouse):
+    wh = sample_warehouse
     con = duckdb.connect(str(wh / "shiyou.duckdb"), read_only=True)
     con.execute("CREATE TEMP TABLE truth AS SELECT source || ':' || record_id AS record_uid, person_id "
                 "FROM read_csv(?, all_varchar = true)", [str(SAMPLES / "truth" / "truth.csv")]).fetchall()

@@ -7,7 +7,6 @@ import csv
 import duckdb
 import pytest
 
-from shiyou import cli
 from tests.conftest import SAMPLES
 
 RULE_OF = {"missing_name": "name_missing", "wrong_column_count": "wrong_column_count",
@@ -15,11 +14,8 @@ RULE_OF = {"missing_name": "name_missing", "wrong_column_count": "wrong_column_c
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    wh = tmp_path_factory.mktemp("sample") / "warehouse"
-    code, lines = cli.run_sync(SAMPLES / "landing", wh, None)
-    assert code == cli.EXIT_OK, lines
-    con = duckdb.connect(str(wh / "shiyou.duckdb"), read_only=True)
+def warehouse(sample_warehouse):
+    con = duckdb.connect(str(sample_warehouse / "shiyou.duckdb"), read_only=True)
     yield con
     con.close()
 

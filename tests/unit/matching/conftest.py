@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import duckdb
 import pytest
 
-from shiyou import cli
 from shiyou.matching import blocking, comparisons
 from shiyou.matching.model import load_matching_config
 from tests.conftest import SAMPLES
@@ -22,18 +21,10 @@ class Matched:
 
 
 @pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory):
-    wh = tmp_path_factory.mktemp("matching") / "warehouse"
-    code, lines = cli.run_sync(SAMPLES / "landing", wh, None)
-    assert code == cli.EXIT_OK, lines
-    return wh / "shiyou.duckdb"
-
-
-@pytest.fixture(scope="session")
 def sample(sample_warehouse):
     """Blocking and gamma over the sample's source_records, with the ground truth loaded."""
     con = duckdb.connect()
-    con.execute("ATTACH ? AS wh (READ_ONLY)", [str(sample_warehouse)]).fetchall()
+    con.execute("ATTACH ? AS wh (READ_ONLY)", [str(sample_warehouse / "shiyou.duckdb")]).fetchall()
     cfg = load_matching_config()
     tables = blocking.Tables(records="wh.source_records")
     report = blocking.run_blocking(con, cfg, tables)

@@ -75,7 +75,7 @@ def test_no_rule_expands_a_block_above_its_max(sample):
 def test_oversized_blocks_are_skipped_and_reported_masked(sample_warehouse):
     cfg = _config(phone=3, name_birth_date=2)
     con = duckdb.connect()
-    con.execute("ATTACH ? AS wh (READ_ONLY)", [str(sample_warehouse)]).fetchall()
+    con.execute("ATTACH ? AS wh (READ_ONLY)", [str(sample_warehouse / "shiyou.duckdb")]).fetchall()
     rep = blocking.run_blocking(con, cfg, blocking.Tables(records="wh.source_records"))
     phone = rep.rule("phone")
     assert phone.oversized_blocks > 0 and phone.oversized_records >= 4 * phone.oversized_blocks
