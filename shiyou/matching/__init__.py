@@ -16,11 +16,12 @@ from shiyou.matching.model import MatchingConfig, MatchingConfigError, load_matc
 
 
 def all_statements(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> list[Statement]:
-    """Every generated statement (blocking, union, gamma, clustering) in run order, for one engine."""
-    from shiyou.matching import blocking, cluster, comparisons
+    """Every generated statement (blocking, union, gamma, clustering, survivorship) in run order,
+    for one engine."""
+    from shiyou.matching import blocking, cluster, comparisons, golden
 
     return (blocking.statements(cfg, tables, dialect) + comparisons.statements(cfg, tables, dialect)
-            + cluster.statements(cfg, tables, dialect))
+            + cluster.statements(cfg, tables, dialect) + golden.statements(dialect))
 
 
 __all__ = ["BlockingReport", "GammaReport", "MatchingConfig", "MatchingConfigError", "RuleReport",

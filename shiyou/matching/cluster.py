@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from shiyou.matching.blocking import Statement, Tables, qname, run
+from shiyou.matching.blocking import Statement, Tables, qname, run, scratch
 from shiyou.matching.model import MatchingConfig
 from shiyou.sql import literal
 
@@ -166,7 +166,7 @@ class ClusterReport:
 
 def _swap(con, table: str, sql: str) -> int:
     """Replace ``table`` by ``sql`` (which reads it) and return how many rows changed label."""
-    run(con, f"CREATE OR REPLACE TABLE {table}_next AS {sql}")
+    scratch(con, f"{table}_next", sql)
     changed = con.execute(f"SELECT count(*) FROM {table}_next AS n JOIN {table} AS o USING (record_uid) "
                           f"WHERE n.label IS DISTINCT FROM o.label").fetchall()[0][0]
     run(con, f"DROP TABLE {table}")
@@ -188,14 +188,14 @@ def cluster(con, cfg: MatchingConfig, tables: Tables = Tables(), scores: str = "
             out: str = CLUSTERS) -> ClusterReport:
     """Create match_edges, match_cut_pairs and ``out`` (record_uid, cluster_id, match_score)."""
     t0 = time.perf_counter()
-    run(con, f"CREATE OR REPLACE TABLE {_SCORED} AS {scored_edges_sql(cfg, tables, scores)}")
-    run(con, f"CREATE OR REPLACE TABLE {EDGES} AS {edges_sql()}")
-    run(con, f"CREATE OR REPLACE TABLE {CUT} AS {edges_sql(cut=True)}")
-    run(con, f"CREATE OR REPLACE TABLE {_LABELS} AS {init_labels_sql()}")
+    scratch(con, _SCORED, scored_edges_sql(cfg, tables, scores))
+    scratch(con, EDGES, edges_sql())
+    scratch(con, CUT, edges_sql(cut=True))
+    scratch(con, _LABELS, init_labels_sql())
     rounds = _until_stable(con, _LABELS, propagate_sql())
-    run(con, f"CREATE OR REPLACE TABLE {_ANCHORED} AS {anchored_init_sql(tables)}")
+    scratch(con, _ANCHORED, anchored_init_sql(tables))
     growth = _until_stable(con, _ANCHORED, grow_sql())
-    run(con, f"CREATE OR REPLACE TABLE {qname(out)} AS {clusters_sql(tables)}")
+    scratch(con, out, clusters_sql(tables))
     q = con.execute
     records, clusters = q(f"SELECT count(*), count(DISTINCT cluster_id) FROM {qname(out)}").fetchall()[0]
     sizes = dict(q(f"SELECT n, count(*) FROM (SELECT cluster_id, count(*) AS n FROM {qname(out)} GROUP BY 1) "

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from shiyou.matching import similarity
-from shiyou.matching.blocking import Tables, qname, run
+from shiyou.matching.blocking import Tables, qname, scratch
 from shiyou.matching.model import Comparison, MatchingConfig
 from shiyou.sql import quote_ident
 
@@ -69,7 +69,7 @@ def compute_gamma(con, cfg: MatchingConfig, tables: Tables = Tables()) -> GammaR
     """Create the gamma table on a DuckDB connection (blocking must have run) and count levels."""
     similarity.register(con)
     t = time.perf_counter()
-    run(con, f"CREATE OR REPLACE TABLE {qname(tables.gamma)} AS {gamma_sql(cfg, tables)}")
+    scratch(con, tables.gamma, gamma_sql(cfg, tables))
     seconds = time.perf_counter() - t
     levels = {}
     for c in cfg.comparisons:

@@ -1,7 +1,8 @@
 """Golden records (survivorship) and stable resident IDs, as SQL over the clustered records.
 
-    golden_sql(records="source_records", clusters="match_clusters")   # one row per cluster
-    resident_ids_sql(previous="prev.resident_xref")                   # cluster_id -> resident_id
+    golden_records_sql()                                # the clustered records, narrow
+    golden_sql("match_golden_records")                  # one row per cluster
+    resident_ids_sql(previous="prev.resident_xref")     # cluster_id -> resident_id
 
 **Survivorship** (``FIELDS``): each field of a resident comes from one record of its
 cluster, chosen by the field's ordering — a valid ID over an invalid one, the police for
@@ -24,85 +25,114 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shiyou.matching.blocking import qname
+from shiyou.matching.blocking import Statement, qname
 from shiyou.sql import literal, quote_ident
 
 # Who is trusted first where nothing more specific decides (police: the 实有人口 register).
 SOURCE_RANK = {"police": 1, "social_security": 2, "civil_affairs": 3, "labour": 4, "family_planning": 5}
+
+#: An ordering term standing for "records of the cluster carrying this value, most first".
+VOTES = "votes"
+
+
+def newest_first(column: str) -> str:
+    """An ascending sort term that puts the most recent date first and a missing one last."""
+    return f"coalesce(date_diff('day', {column}, DATE '9999-12-31'), 9999999)"
 
 
 @dataclass(frozen=True)
 class Field:
     name: str  # column of residents
     value: str  # SQL over the record (alias r)
-    order: str  # ORDER BY over the record's columns and ``votes`` (records of the cluster with this value), best first
+    order: tuple[str, ...]  # sort terms over the record's columns (ascending: best first) and VOTES
     where: str = "TRUE"  # records allowed to supply it (alias r)
     why: str = ""
 
+    @property
+    def voted(self) -> bool:
+        return VOTES in self.order
 
-_VALID_ID = "id_anchor IS NOT NULL"
+
+_TRUSTED_ID = "CASE WHEN id_anchor IS NOT NULL THEN 0 ELSE 1 END"
+_CURRENT = "CASE WHEN registration_cancelled THEN 1 ELSE 0 END"
 FIELDS = [
-    Field("id_number", "r.id_number", "votes DESC, source_rank",
+    Field("id_number", "r.id_number", (VOTES, "source_rank"),
           where="r.id_valid AND r.id_type = 'resident_id'",
           why="a valid resident ID that agrees with its record's birth and sex first, then the one most records carry"),
-    Field("name", "r.name_norm", f"CASE WHEN {_VALID_ID} THEN 0 ELSE 1 END, source_rank, votes DESC",
+    Field("name", "r.name_norm", (_TRUSTED_ID, "source_rank", VOTES),
           why="the police spelling among records with a trusted ID, then the most common"),
-    Field("sex", "r.sex", f"CASE WHEN {_VALID_ID} THEN 0 ELSE 1 END, source_rank, votes DESC",
+    Field("sex", "r.sex", (_TRUSTED_ID, "source_rank", VOTES),
           where="r.sex IN ('1', '2')", why="as for the name; unknown codes never win"),
-    Field("birth_date", "r.birth_date", f"CASE WHEN {_VALID_ID} AND birth_date = id_birth_date THEN 0 "
-          f"ELSE 1 END, source_rank, votes DESC", why="a date that agrees with a trusted ID first"),
-    Field("population_type", "r.population_type",
-          "CASE WHEN registration_cancelled THEN 1 ELSE 0 END, source_rank, snapshot_date DESC",
+    Field("birth_date", "r.birth_date",
+          ("CASE WHEN id_anchor IS NOT NULL AND birth_date = id_birth_date THEN 0 ELSE 1 END", "source_rank", VOTES),
+          why="a date that agrees with a trusted ID first"),
+    Field("population_type", "r.population_type", (_CURRENT, "source_rank", newest_first("snapshot_date")),
           why="the police's current registration"),
-    Field("address", "r.address", "CASE WHEN registration_cancelled THEN 1 ELSE 0 END, source_rank, "
-          "snapshot_date DESC", why="the police's current registration, then the other sources"),
-    Field("address_code", "r.address_code", "CASE WHEN registration_cancelled THEN 1 ELSE 0 END, "
-          "snapshot_date DESC", why="police standard address (DZBM)"),
-    Field("household_id", "r.household_id", "CASE WHEN registration_cancelled THEN 1 ELSE 0 END, "
-          "snapshot_date DESC", why="police household of the current registration"),
-    Field("phone", "r.phone", "snapshot_date DESC, registered_on DESC NULLS LAST, "
-          "CASE WHEN phone_type = 'mobile' THEN 0 ELSE 1 END, source_rank",
+    Field("address", "r.address", (_CURRENT, "source_rank", newest_first("snapshot_date")),
+          why="the police's current registration, then the other sources"),
+    Field("address_code", "r.address_code", (_CURRENT, newest_first("snapshot_date")),
+          why="police standard address (DZBM)"),
+    Field("household_id", "r.household_id", (_CURRENT, newest_first("snapshot_date")),
+          why="police household of the current registration"),
+    Field("phone", "r.phone", (newest_first("snapshot_date"), newest_first("registered_on"),
+                               "CASE WHEN phone_type = 'mobile' THEN 0 ELSE 1 END", "source_rank"),
           why="the most recent contact, mobiles before landlines"),
 ]
-RECORD_COLUMNS = ["record_uid", "source", "record_id", "snapshot_date", "name_norm", "id_number", "id_type",
-                  "id_valid", "id_birth_date", "id_sex", "sex", "birth_date", "population_type", "address",
+RECORD_COLUMNS = ["record_uid", "source", "snapshot_date", "name_norm", "id_number", "id_type",
+                  "id_valid", "id_birth_date", "sex", "birth_date", "population_type", "address",
                   "address_code", "household_id", "phone", "phone_type", "registered_on", "registration_cancelled",
                   "status", "status_date"]
 
 
 def _rank_sql() -> str:
     whens = " ".join(f"WHEN {literal(s)} THEN {n}" for s, n in SOURCE_RANK.items())
-    return f"CASE r.source {whens} ELSE 9 END"
+    return f"CASE s.source {whens} ELSE 9 END"
 
 
-def golden_sql(records: str = "source_records", clusters: str = "match_clusters",
-               match_records: str = "match_records") -> str:
-    """One row per cluster: cluster_id, every FIELDS column, status, status_date, records,
-    sources and provenance (JSON field -> record_uid)."""
+def golden_records_sql(records: str = "source_records", clusters: str = "match_clusters",
+                       match_records: str = "match_records") -> str:
+    """The narrow input of survivorship: each clustered record with the columns FIELDS and the
+    status read (materialised once: every field reads it)."""
     cols = ", ".join(f"s.{quote_ident(c)}" for c in RECORD_COLUMNS)
-    base = (f"SELECT c.cluster_id, {cols}, m.id_anchor FROM {qname(clusters)} AS c "
+    return (f"SELECT c.cluster_id, {cols}, m.id_anchor, {_rank_sql()} AS source_rank FROM {qname(clusters)} AS c "
             f"JOIN {qname(records)} AS s ON s.record_uid = c.record_uid "
             f"JOIN {qname(match_records)} AS m ON m.record_uid = c.record_uid")
-    ctes = [f"r0 AS ({base})",
-            f"r AS (SELECT r.*, {_rank_sql()} AS source_rank FROM r0 AS r)"]
-    joins, outs, prov = [], [], []
+
+
+def _winner_sql(f: Field, src: str) -> str:
+    """cluster_id, value, record_uid of the record that supplies field ``f`` of each cluster.
+
+    Only the columns the field's ordering reads go through the window (sorting the
+    whole record nine times was what made survivorship slow at 1M residents).
+    """
+    terms = [t for t in f.order if t != VOTES]
+    keys = "".join(f", {t} AS k{j}" for j, t in enumerate(terms))
+    votes = f", count(*) OVER (PARTITION BY cluster_id, {f.value}) AS votes" if f.voted else ""
+    cand = (f"SELECT cluster_id, {f.value} AS value, record_uid{keys}{votes} FROM {src} AS r "
+            f"WHERE {f.value} IS NOT NULL AND ({f.where})")
+    at = iter(range(len(terms)))
+    order = ", ".join("-votes" if t == VOTES else f"k{next(at)}" for t in f.order)
+    return (f"SELECT cluster_id, value, record_uid FROM (SELECT cluster_id, value, record_uid, row_number() OVER ("
+            f"PARTITION BY cluster_id ORDER BY {order}, record_uid) AS k FROM ({cand}) AS c) AS x WHERE k = 1")
+
+
+def golden_sql(golden_records: str = "match_golden_records") -> str:
+    """One row per cluster: cluster_id, every FIELDS column, status, status_date, records,
+    sources and provenance (JSON field -> record_uid); ties go to the smallest record_uid."""
+    src = qname(golden_records)
+    status = ("SELECT cluster_id, count(*) AS records, list_sort(list_distinct(list(source))) AS sources, "
+              "min(status_date) FILTER (WHERE status = 'deceased') AS died_on, "
+              "count(*) FILTER (WHERE status = 'deceased' AND source IN ('police', 'civil_affairs')) AS deaths, "
+              "count(*) FILTER (WHERE source = 'police' AND NOT coalesce(registration_cancelled, false)) "
+              "AS police_active, "
+              "count(*) FILTER (WHERE status = 'moved_out' AND source IN ('police', 'civil_affairs')) AS moves, "
+              f"max(status_date) FILTER (WHERE status = 'moved_out') AS moved_on FROM {src} GROUP BY cluster_id")
+    ctes, joins, outs, prov = [f"g AS ({status})"], [], [], []
     for i, f in enumerate(FIELDS):
-        cand = (f"SELECT r.*, {f.value} AS value, count(*) OVER (PARTITION BY r.cluster_id, {f.value}) AS votes "
-                f"FROM r WHERE {f.value} IS NOT NULL AND ({f.where})")
-        ctes.append(f"f{i} AS (SELECT cluster_id, value, record_uid FROM (SELECT *, row_number() OVER ("
-                    f"PARTITION BY cluster_id ORDER BY {f.order}, record_uid) AS k FROM ({cand}) AS c) AS x WHERE k = 1)")
+        ctes.append(f"f{i} AS ({_winner_sql(f, src)})")
         joins.append(f"LEFT JOIN f{i} ON f{i}.cluster_id = g.cluster_id")
         outs.append(f"f{i}.value AS {quote_ident(f.name)}")
         prov.append(f"{literal(f.name)}, f{i}.record_uid")
-    status = ("SELECT cluster_id, count(*) AS records, "
-              "list_sort(list_distinct(list(source))) AS sources, "
-              "min(status_date) FILTER (WHERE status = 'deceased') AS died_on, "
-              "count(*) FILTER (WHERE status = 'deceased' AND source IN ('police', 'civil_affairs')) AS deaths, "
-              "count(*) FILTER (WHERE source = 'police' AND NOT coalesce(registration_cancelled, false)) AS police_active, "
-              "count(*) FILTER (WHERE status = 'moved_out' AND source IN ('police', 'civil_affairs')) AS moves, "
-              "max(status_date) FILTER (WHERE status = 'moved_out') AS moved_on "
-              "FROM r GROUP BY cluster_id")
-    ctes.append(f"g AS ({status})")
     state = ("CASE WHEN g.deaths > 0 THEN 'deceased' WHEN g.moves > 0 AND g.police_active = 0 THEN 'moved_out' "
              "ELSE 'active' END")
     state_date = ("CASE WHEN g.deaths > 0 THEN g.died_on WHEN g.moves > 0 AND g.police_active = 0 THEN g.moved_on END")
@@ -136,3 +166,16 @@ def resident_ids_sql(clusters: str = "match_clusters", previous: str | None = No
             f"THEN {mint_sql(literal('#') + ' || c.cluster_id')} ELSE {minted} END) AS resident_id "
             f"FROM (SELECT DISTINCT cluster_id FROM {qname(clusters)}) AS c LEFT JOIN kept AS k "
             f"ON k.cluster_id = c.cluster_id")
+
+
+def statements(dialect: str = "duckdb") -> list[Statement]:
+    """Survivorship and resident IDs. They use no rule-language functions, so another engine
+    gets them through SQLGlot's own DuckDB translation."""
+    out = [Statement("golden.records", golden_records_sql()), Statement("golden.residents", golden_sql()),
+           Statement("golden.resident_ids_first_run", resident_ids_sql()),
+           Statement("golden.resident_ids", resident_ids_sql(previous="prev.resident_xref"))]
+    if dialect == "duckdb":
+        return out
+    import sqlglot
+
+    return [Statement(s.name, sqlglot.transpile(s.sql, read="duckdb", write=dialect)[0]) for s in out]

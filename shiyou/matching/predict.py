@@ -20,7 +20,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from shiyou.matching.blocking import Tables, qname, run
+from shiyou.matching.blocking import Tables, qname, scratch
 from shiyou.matching.model import MatchingConfig
 from shiyou.matching.train import TrainedModel
 from shiyou.sql import quote_ident
@@ -88,7 +88,7 @@ def predict(con, cfg: MatchingConfig, model: TrainedModel, tables: Tables = Tabl
             out: str = SCORES) -> PredictReport:
     """Create the scored pairs table on a DuckDB connection (gamma must exist)."""
     t = time.perf_counter()
-    run(con, f"CREATE OR REPLACE TABLE {qname(out)} AS {scores_sql(cfg, model, tables)}")
+    scratch(con, out, scores_sql(cfg, model, tables))
     seconds = time.perf_counter() - t
     rows = con.execute(f"SELECT decision, count(*) FROM {qname(out)} GROUP BY 1").fetchall()
     return PredictReport(sum(n for _, n in rows), dict(rows), seconds)

@@ -18,14 +18,14 @@ from pathlib import Path
 
 from shiyou.matching import blocking, cluster, comparisons, golden, predict, train
 from shiyou.matching.model import MatchingConfig, load_matching_config
-from shiyou.matching.blocking import run
+from shiyou.matching.blocking import run, scratch
 from shiyou.sql import literal, quote_ident, table_exists
 from shiyou.standard import masking
 
 PUBLISHED = ["residents", "resident_xref", "match_links", "review_queue", "match_statistics", "match_model"]
 _SCRATCH = ["match_records", "match_pairs_by_rule", "match_pairs", "match_gamma", "match_scores", "match_edges",
-            "match_cut_pairs", "match_clusters", "match_golden", "match_resident_ids", train.RANDOM_PAIRS,
-            train.RANDOM_GAMMA]
+            "match_cut_pairs", "match_clusters", "match_golden_records", "match_golden", "match_resident_ids",
+            train.RANDOM_PAIRS, train.RANDOM_GAMMA]
 
 
 @dataclass
@@ -120,12 +120,13 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
     crep = cluster.cluster(con, cfg, tables)
     t = lap("clustering", t)
 
-    run(con, f"CREATE OR REPLACE TABLE match_golden AS {golden.golden_sql()}")
+    scratch(con, "match_golden_records", golden.golden_records_sql())
+    scratch(con, "match_golden", golden.golden_sql())
     previous = None
     if previous_db:
         run(con, f"ATTACH {literal(previous_db)} AS prev (READ_ONLY)")
         previous = "prev.resident_xref" if table_exists(con, "resident_xref", "prev") else None
-    run(con, f"CREATE OR REPLACE TABLE match_resident_ids AS {golden.resident_ids_sql(previous=previous)}")
+    scratch(con, "match_resident_ids", golden.resident_ids_sql(previous=previous))
     if previous_db:
         run(con, "DETACH prev")
     fields = ", ".join(f"g.{quote_ident(f.name)}" for f in golden.FIELDS)

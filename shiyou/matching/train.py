@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from shiyou.matching import similarity
-from shiyou.matching.blocking import Tables, qname, run
+from shiyou.matching.blocking import Tables, qname, scratch
 from shiyou.matching.comparisons import gamma_sql
 from shiyou.matching.model import Comparison, MatchingConfig
 from shiyou.sql import quote_ident
@@ -233,9 +233,9 @@ def estimate_u(con, cfg: MatchingConfig, tables: Tables = Tables(),
     similarity.register(con)
     n = con.execute(f"SELECT count(*) FROM {qname(tables.match_records)}").fetchall()[0][0]
     target = target_pairs or cfg.settings.u_random_pairs
-    run(con, f"CREATE OR REPLACE TABLE {RANDOM_PAIRS} AS {random_pairs_sql(cfg, n, target, tables)}")
+    scratch(con, RANDOM_PAIRS, random_pairs_sql(cfg, n, target, tables))
     rnd = Tables(records=tables.records, match_records=tables.match_records, pairs=RANDOM_PAIRS)
-    run(con, f"CREATE OR REPLACE TABLE {RANDOM_GAMMA} AS {gamma_sql(cfg, rnd)}")
+    scratch(con, RANDOM_GAMMA, gamma_sql(cfg, rnd))
     pairs = con.execute(f"SELECT count(*) FROM {RANDOM_GAMMA}").fetchall()[0][0]
     us = []
     for c in cfg.comparisons:
