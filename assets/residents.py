@@ -16,7 +16,7 @@ from shiyou.warehouse import checks
                                 description="every loaded record in resident_xref exactly once, under a resident")],
 )
 def residents(context: AssetExecutionContext, warehouse_tables: TablesBuilt):
-    """residents, resident_xref, match_links, review_queue, match_statistics, match_model."""
+    """residents, resident_xref, match_links, review_queue, match_statistics, match_model, change_events."""
     built = warehouse_tables
     if built.unchanged:
         yield Output(built, metadata={"unchanged": True})

@@ -235,7 +235,8 @@ def resolve(con: duckdb.DuckDBPyConnection, plan: RunPlan):
     is saved beside the database as match_model.json."""
     from shiyou.matching.resolve import resolve_residents
 
-    return resolve_residents(con, plan.previous_db, Path(plan.building) / "match_model.json")
+    return resolve_residents(con, plan.previous_db, Path(plan.building) / "match_model.json",
+                             detected_on=plan.sync_date)
 
 
 def resident_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

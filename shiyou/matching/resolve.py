@@ -1,11 +1,12 @@
 """Resolve residents inside the release being built: match, cluster, survive, publish tables.
 
-    report = resolve_residents(con, previous_db, model_path)
+    report = resolve_residents(con, previous_db, model_path, detected_on=sync_date)
 
 Runs on the staging connection after the source tables are assembled and creates the
 published tables ``residents``, ``resident_xref``, ``match_links`` (the explanation of
 every link, review and cut pair), ``review_queue`` (masked), ``match_statistics`` and
-``match_model`` (the trained model as JSON, also written to ``model_path``).
+``match_model`` (the trained model as JSON, also written to ``model_path``) and
+``change_events`` (the previous release's log plus what changed since it, changes.py).
 Intermediate tables are dropped; nothing here imports Dagster.
 """
 
@@ -16,13 +17,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from shiyou.matching import blocking, cluster, comparisons, golden, predict, train
+from shiyou.matching import blocking, changes, cluster, comparisons, golden, predict, train
 from shiyou.matching.model import MatchingConfig, load_matching_config
 from shiyou.matching.blocking import run, scratch
 from shiyou.sql import literal, quote_ident, table_exists
 from shiyou.standard import masking
 
-PUBLISHED = ["residents", "resident_xref", "match_links", "review_queue", "match_statistics", "match_model"]
+PUBLISHED = ["residents", "resident_xref", "match_links", "review_queue", "match_statistics", "match_model",
+             "change_events"]
 _SCRATCH = ["match_records", "match_pairs_by_rule", "match_pairs", "match_gamma", "match_scores", "match_edges",
             "match_cut_pairs", "match_clusters", "match_golden_records", "match_golden", "match_resident_ids",
             train.RANDOM_PAIRS, train.RANDOM_GAMMA]
@@ -97,8 +99,19 @@ def _statistics(con, rep: blocking.BlockingReport, clu: cluster.ClusterReport) -
     return rows
 
 
+def _change_events(con, has_previous: bool, detected_on) -> None:
+    """change_events: the previous release's log plus this sync's events (none on a first sync)."""
+    run(con, f"CREATE OR REPLACE TABLE change_events ({changes.COLUMNS})")
+    if not has_previous:
+        return
+    if table_exists(con, "change_events", "prev"):
+        run(con, "INSERT INTO change_events SELECT * FROM prev.change_events")
+    if table_exists(con, "residents", "prev"):
+        run(con, f"INSERT INTO change_events {changes.change_events_sql('prev', detected_on)}")
+
+
 def resolve_residents(con, previous_db: str | None = None, model_path: Path | None = None,
-                      cfg: MatchingConfig | None = None) -> ResolveReport:
+                      cfg: MatchingConfig | None = None, detected_on=None) -> ResolveReport:
     cfg = cfg or load_matching_config()
     tables = blocking.Tables(records="source_records")
     secs: dict[str, float] = {}
@@ -122,20 +135,23 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
 
     scratch(con, "match_golden_records", golden.golden_records_sql())
     scratch(con, "match_golden", golden.golden_sql())
-    previous = None
     if previous_db:
         run(con, f"ATTACH {literal(previous_db)} AS prev (READ_ONLY)")
-        previous = "prev.resident_xref" if table_exists(con, "resident_xref", "prev") else None
-    scratch(con, "match_resident_ids", golden.resident_ids_sql(previous=previous))
-    if previous_db:
-        run(con, "DETACH prev")
-    fields = ", ".join(f"g.{quote_ident(f.name)}" for f in golden.FIELDS)
-    run(con, f"CREATE OR REPLACE TABLE residents AS SELECT i.resident_id, {fields}, g.status, g.status_date, "
-              f"g.records, g.sources, g.provenance FROM match_golden AS g JOIN match_resident_ids AS i "
-              f"USING (cluster_id) ORDER BY i.resident_id")
-    run(con, "CREATE OR REPLACE TABLE resident_xref AS SELECT s.source, s.record_id, c.record_uid, i.resident_id, "
-              "c.match_score FROM match_clusters AS c JOIN source_records AS s ON s.record_uid = c.record_uid "
-              "JOIN match_resident_ids AS i USING (cluster_id) ORDER BY s.source, s.record_id")
+    try:
+        previous = "prev.resident_xref" if previous_db and table_exists(con, "resident_xref", "prev") else None
+        scratch(con, "match_resident_ids", golden.resident_ids_sql(previous=previous))
+        fields = ", ".join(f"g.{quote_ident(f.name)}" for f in golden.FIELDS)
+        run(con, f"CREATE OR REPLACE TABLE residents AS SELECT i.resident_id, {fields}, g.status, g.status_date, "
+                  f"g.records, g.sources, g.provenance FROM match_golden AS g JOIN match_resident_ids AS i "
+                  f"USING (cluster_id) ORDER BY i.resident_id")
+        run(con, "CREATE OR REPLACE TABLE resident_xref AS SELECT s.source, s.record_id, c.record_uid, "
+                  "i.resident_id, c.match_score FROM match_clusters AS c JOIN source_records AS s "
+                  "ON s.record_uid = c.record_uid JOIN match_resident_ids AS i USING (cluster_id) "
+                  "ORDER BY s.source, s.record_id")
+        _change_events(con, previous is not None, detected_on)
+    finally:
+        if previous_db:
+            run(con, "DETACH prev")
     run(con, f"CREATE OR REPLACE VIEW residents_masked AS SELECT resident_id, "
               f"{masking.sql_mask_id('id_number')} AS id_number, {masking.sql_mask_name('name')} AS name, sex, "
               f"year(birth_date) AS birth_year, population_type, {masking.sql_mask_text('address')} AS address, "

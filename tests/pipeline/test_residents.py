@@ -137,6 +137,18 @@ def test_resident_ids_are_stable_when_a_source_is_delivered_again(synced, tmp_pa
     assert code == cli.EXIT_OK, lines
     con2 = duckdb.connect(str(wh2 / "shiyou.duckdb"), read_only=True)
     after = dict(con2.execute("SELECT record_uid, resident_id FROM resident_xref").fetchall())
+    events = con2.execute("SELECT resident_id, event_type, detected_on, source, detail FROM change_events").fetchall()
     con2.close()
     same = sum(1 for uid, rid in after.items() if before.get(uid) == rid)
     assert same >= 0.995 * len(after)
+
+    # change_events: nothing on the first sync; then every resident that appeared or went is one event.
+    assert con.execute("SELECT count(*) FROM change_events").fetchall()[0][0] == 0
+    old_ids, new_ids = set(before.values()), set(after.values())
+    by_type: dict[str, set] = {}
+    for rid, kind, day, _source, detail in events:
+        by_type.setdefault(kind, set()).add(rid)
+        assert str(day) == "2026-11-21" and not FULL_ID.search(detail or "")
+    assert by_type.get("new_resident", set()) == new_ids - old_ids
+    assert by_type.get("resident_removed", set()) | by_type.get("resident_merged", set()) == old_ids - new_ids
+    assert events, "dropping a delivered line changes at least one resident"
