@@ -13,10 +13,12 @@ import csv
 import hashlib
 import datetime as dt
 import io
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -116,23 +118,25 @@ def _decode(contract: SourceContract, path: Path, data: bytes) -> str:
 
 
 def _read_text(con, contract: SourceContract, path: Path, data: bytes, table: str, scratch_dir: Path) -> ReadResult:
-    """Lines are judged in Python (one split, str.count per line), parsed by DuckDB.
+    """Lines are judged with numpy over the file's bytes, parsed by DuckDB.
 
-    Python decides which lines have the header's number of fields and knows
+    numpy finds the line ends and counts the delimiters of every line at once,
+    so it decides which lines have the header's number of fields and knows
     their editor line numbers; DuckDB parses only the good lines (from a clean
     UTF-8 copy in the scratch folder) and the line numbers are attached by
     position. DuckDB's own reader is not trusted with the field count: it takes
     one extra, empty, trailing field as a trailing delimiter and loads the line
-    shifted by a column.
+    shifted by a column. A line holding a quote character is counted by the csv
+    module (a quoted field may hold the delimiter).
     """
-    text = _decode(contract, path, data)
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = _text_of(contract, path, data)
     delim, quote = contract.file.delimiter, contract.file.quote
     ends_clean = text.endswith("\n")
-    lines = _physical_lines(text)
+    lines = _Lines(_utf8_of(contract, data, text), ends_clean)
+    quoted = bool(quote) and quote in text  # no quote character anywhere: no line needs the csv module
+    del text  # the bytes are what is parsed; the csv fallback decodes again
     n_physical = len(lines)
-    header_line = lines[0] if lines else ""
+    header_line = lines.text(0)
     if quote:
         headers = next(csv.reader([header_line], delimiter=delim, quotechar=quote))
     else:
@@ -141,27 +145,26 @@ def _read_text(con, contract: SourceContract, path: Path, data: bytes, table: st
     notes = _check_headers(contract, path, headers)
     width = len(headers)
 
-    if quote and any(ln.count(quote) % 2 for ln in lines):
-        # A quoted field spans lines (or a quote never closes): only a real CSV
-        # parser can tell records from lines here.
-        return _slow(con, contract, text, headers, table, ends_clean, n_physical, notes)
-
-    good_lines: list[int] = []
-    good_text: list[str] = [header_line]
-    rejects: list[tuple[int, str, str, str]] = []
-    for i in range(1, n_physical):
-        ln = lines[i]
-        if not ln:
-            continue  # a blank line is not a record
-        n = _field_count(ln, delim, quote)
-        if n == width:
-            good_lines.append(i + 1)
-            good_text.append(ln)
-        else:
-            rejects.append((i + 1, "wrong_column_count", f"expected: {width} fields, found: {n}", ln))
+    if quoted:
+        quotes = lines.count(quote)
+        if (quotes % 2).any():
+            # A quoted field spans lines (or a quote never closes): only a real CSV
+            # parser can tell records from lines here.
+            return _slow(con, contract, _text_of(contract, path, data), headers, table, ends_clean, n_physical, notes)
+    fields = lines.count(delim) + 1
+    if quoted:
+        for i in np.flatnonzero(quotes):
+            fields[i] = _field_count(lines.text(i), delim, quote)
+    record = lines.ends > lines.starts  # a blank line is not a record
+    record[:1] = False  # the header
+    good = record & (fields == width)
+    good_lines = np.flatnonzero(good) + 1
+    rejects = [(int(i) + 1, "wrong_column_count", f"expected: {width} fields, found: {int(fields[i])}", lines.text(i))
+               for i in np.flatnonzero(record & (fields != width))]
     clean = scratch_dir / f"{table}.clean.csv"
-    clean.write_text("\n".join(good_text) + "\n", encoding="utf-8")
-    del good_text, lines
+    good[0] = True  # the header line heads the clean copy
+    lines.write(clean, good)
+    del lines, fields, record, good
 
     con.register("__line_numbers", pa.table({LINE_NO: pa.array(good_lines, type=pa.int64())}))
     rej, scan = f"{table}__rejects", f"{table}__scan"
@@ -185,10 +188,72 @@ def _read_text(con, contract: SourceContract, path: Path, data: bytes, table: st
     if duck_rejects:
         # DuckDB refused a line the field count accepted (odd quoting): positions
         # no longer line up, so the csv module decides the whole file.
-        return _slow(con, contract, text, headers, table, ends_clean, n_physical, notes)
+        return _slow(con, contract, _text_of(contract, path, data), headers, table, ends_clean, n_physical, notes)
     rejects_out = pd.DataFrame(rejects, columns=REJECT_COLUMNS) if rejects else _empty_rejects()
     rejects_out = _mark_truncated_tail(rejects_out, ends_clean, n_physical)
     return ReadResult(table, headers, len(good_lines) + len(rejects_out), rejects_out, notes)
+
+
+def _text_of(contract: SourceContract, path: Path, data: bytes) -> str:
+    """The file decoded (refused if it is not valid in its encoding), without a byte order mark."""
+    text = _decode(contract, path, data)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _utf8_of(contract: SourceContract, data: bytes, text: str) -> np.ndarray:
+    """`text` as UTF-8 bytes; for a UTF-8 file a view of `data` after the mark(s) `_text_of` removed."""
+    if not contract.file.encoding.startswith("utf-8"):
+        return np.frombuffer(text.encode("utf-8"), np.uint8)
+    start = 3 if data.startswith(_BOM) else 0  # utf-8-sig's, then _text_of's
+    if data.startswith(_BOM, start):
+        start += 3
+    return np.frombuffer(data, np.uint8, offset=start)
+
+
+class _Lines:
+    """The physical lines of UTF-8 bytes, as `_physical_lines` cuts them (LF or CRLF; a final
+    line end does not start another line), held as start/end offsets: no object per line."""
+
+    def __init__(self, b: np.ndarray, ends_clean: bool):
+        cr = np.flatnonzero(b == 13)
+        if len(cr):  # one CR right before a line end (or at the very end) belongs to it
+            after = cr + 1
+            at_end = after == len(b)
+            before_lf = np.zeros(len(cr), bool)
+            before_lf[~at_end] = b[after[~at_end]] == 10
+            b = np.delete(b, cr[at_end | before_lf])
+        lf = np.flatnonzero(b == 10)
+        self.b = b
+        self.starts = np.concatenate(([0], lf + 1))
+        self.ends = np.concatenate((lf, [len(b)]))
+        if ends_clean:
+            self.starts, self.ends = self.starts[:-1], self.ends[:-1]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def text(self, i: int) -> str:
+        return self.b[self.starts[i]:self.ends[i]].tobytes().decode("utf-8")
+
+    def count(self, sub: str) -> np.ndarray:
+        """Per line, how often `sub` occurs (non-overlapping, as str.count)."""
+        token = sub.encode("utf-8")
+        if len(token) != 1 or token == b"\n":  # a multi-byte delimiter or quote: per line, in Python (rare)
+            return np.array([self.text(i).count(sub) for i in range(len(self))], dtype=np.int64)
+        at = np.flatnonzero(self.b == token[0])
+        return np.searchsorted(at, self.ends) - np.searchsorted(at, self.starts)
+
+    def write(self, path: Path, keep: np.ndarray) -> None:
+        """The kept lines, each ended by LF; a run of consecutive kept lines is one slice of the bytes."""
+        edges = np.diff(np.concatenate(([0], keep.astype(np.int8), [0])))
+        firsts, lasts = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+        with path.open("wb") as fh:
+            for i, j in zip(firsts, lasts):
+                fh.write(self.b[self.starts[i]:self.ends[j]])
+                fh.write(b"\n")
 
 
 def _slow(con, contract, text, headers, table, ends_clean, n_physical, notes) -> ReadResult:
@@ -269,8 +334,11 @@ def _load_text_rows(con, table: str, headers: list[str], rows: list[list], lines
     """Rows of text cells → a VARCHAR table (typed as text up front: a column blank for its
     first thousand rows must not be guessed as NULL-typed)."""
     columns = list(zip(*rows)) if rows else [() for _ in headers]
-    arrays = [pa.array(col, type=pa.string()) for col in columns]
-    arrays.append(pa.array(lines, type=pa.int64()))
+    _load_text_arrays(con, table, headers, [pa.array(col, type=pa.string()) for col in columns], lines)
+
+
+def _load_text_arrays(con, table: str, headers: list[str], arrays: list[pa.Array], lines) -> None:
+    arrays = [*arrays, pa.array(lines, type=pa.int64())]
     arrow = pa.Table.from_arrays(arrays, names=[*headers, LINE_NO])
     con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
     con.register("__text_rows", arrow)
@@ -320,18 +388,24 @@ def _read_xlsx(con, contract: SourceContract, path: Path, data: bytes, table: st
         headers.pop()
     notes = _check_headers(contract, path, headers)
     width = len(headers)
-    data, lines, rejects = [], [], []
-    for i, row in enumerate(rows[1:], start=2):
-        cells = [_cell_text(v) for v in row]
-        if all(c is None for c in cells):
-            continue  # blank sheet row: not a record
-        if any(c is not None for c in cells[width:]):
-            rejects.append((i, "wrong_column_count", f"values beyond the {width} header columns",
-                            ",".join("" if c is None else c for c in cells)))
-            continue
-        cells = (cells + [None] * width)[:width]
-        data.append(cells)
-        lines.append(i)
-    _load_text_rows(con, table, headers, data, lines)
+    # Column by column: each cell becomes text once (a comprehension per column, the common
+    # text cell kept as it is), then blank rows and rows with values beyond the header are
+    # found with Arrow masks rather than row by row.
+    body = rows[1:]
+    columns = [[(v if v != "" else None) if type(v) is str else _cell_text(v) for v in col]
+               for col in itertools.zip_longest(*body, fillvalue=None)]
+    while len(columns) < width:
+        columns.append([None] * len(body))
+    arrays = [pa.array(col, type=pa.string()) for col in columns]
+    filled = [np.asarray(a.is_valid()) for a in arrays]
+    any_cell = np.logical_or.reduce(filled) if filled else np.zeros(len(body), bool)
+    beyond = np.logical_or.reduce(filled[width:]) if len(filled) > width else np.zeros(len(body), bool)
+    keep = any_cell & ~beyond  # a blank sheet row is not a record
+    rejects = [(int(i) + 2, "wrong_column_count", f"values beyond the {width} header columns",
+                ",".join("" if c is None else c for c in map(_cell_text, body[i])))
+               for i in np.flatnonzero(beyond)]
+    mask = pa.array(keep)
+    lines = np.flatnonzero(keep) + 2
+    _load_text_arrays(con, table, headers, [a.filter(mask) for a in arrays[:width]], lines)
     rej = pd.DataFrame(rejects, columns=REJECT_COLUMNS) if rejects else _empty_rejects()
-    return ReadResult(table, headers, len(data) + len(rej), rej, notes)
+    return ReadResult(table, headers, len(lines) + len(rej), rej, notes)

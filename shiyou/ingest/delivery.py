@@ -158,11 +158,14 @@ def _validation_frame(con, table: str) -> pd.DataFrame:
 
     wanted = list(dict.fromkeys([*standard_schema().columns, *_VALIDATION_EXTRA]))
     cols = ", ".join(f"s.{quote_ident(c)}" for c in wanted)
+    # Only the columns read below: `s` is read three times, and DuckDB materialises it.
+    needed = ", ".join(quote_ident(c) for c in dict.fromkeys(
+        [*wanted, "record_id", "line_no", "id_status", "id_number", "id_birth_date"]))
     t = quote_ident(table)
     shaped = ", ".join(literal(x) for x in SHAPED_STATUSES)
     id18 = f"CASE WHEN s.id_status IN ({shaped}) THEN s.id_number END"
     return con.sql(f"""
-        WITH s AS (SELECT *, rowid AS __row, {id18} AS __id18 FROM {t} s),
+        WITH s AS (SELECT {needed}, rowid AS __row, {id18} AS __id18 FROM {t} s),
              dup_keys AS (SELECT record_id, min(line_no) AS first_line FROM s
                           GROUP BY record_id HAVING count(*) > 1),
              dup_ids AS (SELECT __id18, count(*) AS n FROM s WHERE __id18 IS NOT NULL

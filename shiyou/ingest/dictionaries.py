@@ -14,6 +14,8 @@ import hashlib
 from functools import lru_cache
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 
 from shiyou.paths import CODES_DIR, ROOT
 from shiyou.sql import literal, quote_ident, table_exists
@@ -75,14 +77,17 @@ def fill(con: duckdb.DuckDBPyConnection, kind: str, relation: str, columns: list
     fn, cols = _normaliser(kind)
     t = quote_ident(table(kind))
     union = " UNION ".join(f"SELECT {quote_ident(c)} AS v FROM {quote_ident(relation)}" for c in columns)
-    new = con.execute(f"SELECT DISTINCT v FROM ({union}) WHERE v IS NOT NULL AND v NOT IN (SELECT v FROM {t})").df()["v"]
+    new = con.sql(f"SELECT DISTINCT v FROM ({union}) WHERE v IS NOT NULL AND v NOT IN (SELECT v FROM {t})"
+                  ).to_arrow_table()["v"]
     if not len(new):
         return 0
-    values = new.reset_index(drop=True)
-    frame = fn(values)[cols]
-    frame.insert(0, "v", values)
-    frame["version"] = version()
-    con.register("__dict_new", frame)
+    # Arrow end to end: the normalisers work on Arrow strings, and an Arrow table is
+    # inserted without a pass through Python objects.
+    values = new.combine_chunks().cast(pa.string())
+    frame = fn(pd.Series(pd.arrays.ArrowStringArray(values)))[cols]
+    arrays = {"v": values, **{c: pa.array(frame[c].array) for c in cols},
+              "version": pa.array([version()] * len(values), pa.string())}
+    con.register("__dict_new", pa.table(arrays))
     casts = ", ".join(f"CAST({quote_ident(c)} AS {'BOOLEAN' if c in BOOLEAN else 'VARCHAR'})" for c in cols)
     con.execute(f"INSERT INTO {t} SELECT v, {casts}, version FROM __dict_new")
     con.unregister("__dict_new")

@@ -20,8 +20,13 @@ RAW_SUFFIX = "_raw"
 def _text(header: str, invisible: bool = False) -> str:
     # Outer spaces (ASCII and ideographic) are never meaningful; blank means missing. Names
     # also lose invisible characters (no-break, zero-width): a name made of them is no name.
-    chars = " \t\r\n\u3000" + ("\u00a0\u200b\ufeff" if invisible else "")
-    return f"nullif(trim(CAST({quote_ident(header)} AS VARCHAR), {literal(chars)}), '')"
+    chars = literal(" \t\r\n\u3000" + ("\u00a0\u200b\ufeff" if invisible else ""))
+    # trim() with a character set is slow (it rebuilds every value); most values have nothing
+    # to trim, so it runs only where the first or last character (code point) is in the set.
+    # An empty value counts as "in the set" and becomes NULL either way.
+    x = f"CAST({quote_ident(header)} AS VARCHAR)"
+    return (f"nullif(CASE WHEN contains({chars}, {x}[1]) OR contains({chars}, {x}[-1]) "
+            f"THEN trim({x}, {chars}) ELSE {x} END, '')")
 
 
 def _code(text: str, spec: ColumnSpec, joins: list[str]) -> str:

@@ -27,7 +27,7 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
     # Only where people live is parsed into parts; the hukou address is kept as delivered.
     dictionaries.fill(con, "addresses", mapped, ["address"], previous_db)
 
-    idc = id_number.sql_columns("__id_clean")
+    idc = id_number.sql_columns("__id_clean", "__id_first17")
     shaped = "(" + ", ".join(literal(x) for x in id_number.SHAPED_STATUSES) + ")"
     idd = id_number.sql_derived("__id18")
     ph = phones.sql_columns("__phone_digits", area_code)
@@ -40,13 +40,15 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
             SELECT *, {id_number.sql_cleaned('id_number_raw')} AS __id_clean,
                    {phones.sql_digits('phone_raw')} AS __phone_digits
             FROM {quote_ident(mapped)}
+        ), m17 AS (
+            SELECT *, {id_number.sql_first17('__id_clean')} AS __id_first17 FROM m
         ), i AS (
             SELECT *,
                 CASE WHEN {RESIDENT_LIKE} THEN {idc['id_number']} ELSE nullif(__id_clean, '') END AS __id_norm,
                 CASE WHEN {RESIDENT_LIKE} THEN {idc['id_status']}
                      WHEN __id_clean IS NULL OR __id_clean = '' THEN 'missing'
                      ELSE 'not_resident_id' END AS __id_status
-            FROM m
+            FROM m17
         ), d AS (
             SELECT *, CASE WHEN __id_status IN {shaped}
                            THEN __id_norm END AS __id18

@@ -84,15 +84,25 @@ def validate_records(df: pd.DataFrame) -> Validation:
         out = run.check(target).check_output
         if isinstance(out, pd.DataFrame):  # element-wise checks on frames
             out = out.all(axis=1)
-        # pandera drops nulls before a check that ignores them: realign on the index.
-        out = pd.Series(out).reindex(df.index)
-        ok = out.astype("boolean").fillna(True).to_numpy(dtype=bool)
+        ok = _passed(out, df.index)
         if run.column is not None and run.check.ignore_na:
             ok |= np.asarray(df[run.column].isna(), dtype=bool)
         fail = ~ok
         counts[run.rule] = counts.get(run.rule, 0) + int(fail.sum())
         (err_masks if rules[run.rule].severity == "error" else warn_masks).append((run.rule, fail))
     return Validation(_collect(err_masks, n), _collect(warn_masks, n), counts)
+
+
+def _passed(out, index: pd.Index) -> np.ndarray:
+    """A check's output as a numpy mask over `index` (null: passed)."""
+    out = pd.Series(out)
+    if len(out) != len(index) or not out.index.equals(index):
+        out = out.reindex(index)  # pandera drops nulls before a check that ignores them: realign
+    if out.dtype == bool:
+        return out.to_numpy()
+    if isinstance(out.dtype, (pd.BooleanDtype, pd.ArrowDtype)) and pd.api.types.is_bool_dtype(out.dtype):
+        return out.to_numpy(dtype=bool, na_value=True)
+    return out.astype("boolean").fillna(True).to_numpy(dtype=bool)
 
 
 def _collect(masks: list[tuple[str, np.ndarray]], n: int) -> pa.ListArray:

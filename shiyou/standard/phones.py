@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from shiyou.standard.id_number import FULLWIDTH, HALFWIDTH
+from shiyou.standard.id_number import FULLWIDTH, HALFWIDTH, sql_halfwidth
 
 MOBILE = "1[3-9][0-9]{9}"
 LANDLINE = "0[1-9][0-9]{1,2}[2-9][0-9]{6,7}"
@@ -18,7 +18,7 @@ LOCAL = "[2-9][0-9]{6,7}"
 
 def sql_digits(col: str) -> str:
     """Digits only, with the +86 / 0086 country prefix removed."""
-    d = f"regexp_replace(translate({col}, '{FULLWIDTH[:10]}', '{HALFWIDTH[:10]}'), '[^0-9]', '', 'g')"
+    d = f"regexp_replace({sql_halfwidth(col, FULLWIDTH[:10], HALFWIDTH[:10])}, '[^0-9]', '', 'g')"
     mobile = f"regexp_replace({d}, '^(0086|86)(1[3-9][0-9]{{9}})$', '\\2')"
     # +86 20 8765 4321: the trunk 0 of the area code is dropped after +86 and comes back here
     return f"regexp_replace({mobile}, '^(0086|86)([1-9][0-9]{{8,10}})$', '0\\2')"
