@@ -279,3 +279,36 @@ def test_invisible_names_are_missing_names(tmp_path):
     p = write_csv(tmp_path / "gongan_syrk_20261120.csv", headers("police"), rows)
     res, recs, quar = ingest(tmp_path, "police", p)
     assert list(zip(quar["line_no"], quar["rule"])) == [(3, "name_missing")]
+
+
+@pytest.mark.parametrize("text", [
+    "h1,h2\na,b\n", "h1,h2\r\na,b\r\n", "h1,h2\na,b", "h1,h2\na,b\r", "h1,h2\r\na,b\r\r\nc\rd,e\n",
+    "h1,h2\n\n\na,b\n\n", "h1,h2\n\"x,y\",z\nq,\"\"\n", "\n", "", "h1，h2\n甲，乙，丙\n，\n",
+])
+def test_line_cutting_matches_the_editor_lines(text):
+    """The byte-level line cutter (numpy) agrees with the str-level reference: same lines,
+    one CR dropped before a line end, and the same per-line delimiter counts."""
+    import numpy as np
+
+    from shiyou.contracts.readers import _Lines, _physical_lines
+
+    lines = _Lines(np.frombuffer(text.encode("utf-8"), np.uint8), text.endswith("\n"))
+    expected = _physical_lines(text)
+    assert [lines.text(i) for i in range(len(lines))] == expected
+    for delim in (",", "，", '"'):
+        assert lines.count(delim).tolist() == [ln.count(delim) for ln in expected]
+
+
+def test_xlsx_blank_rows_and_values_beyond_the_header(tmp_path):
+    hdr = headers("family_planning")
+    good = row("family_planning", 档案编号="JS1", 女方姓名="李娜", 女方身份证号=WOMAN_ID)
+    p = write_xlsx(tmp_path / "jisheng_20261120.xlsx", CONTRACTS["family_planning"].file.sheet, hdr, [
+        good, [None] * len(hdr), [*row("family_planning", 档案编号="JS2", 女方姓名="王芳"), None, "x"],
+        row("family_planning", 档案编号="JS3", 女方姓名="赵敏")[:3],
+    ])
+    res, recs, quar = ingest(tmp_path, "family_planning", p)
+    assert res.rows_read == 3  # the blank sheet row is not a record
+    beyond = quar[quar["rule"] == "wrong_column_count"]
+    assert list(beyond["line_no"]) == [4]
+    assert beyond["raw"].iloc[0].endswith(",x") and "王芳" in beyond["raw"].iloc[0]
+    assert set(recs["line_no"]) | set(quar["line_no"]) == {2, 4, 5}  # the short row is read, padded
