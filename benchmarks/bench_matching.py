@@ -41,13 +41,13 @@ SPLINK_COLUMNS = ("record_uid, source, name_norm, name_key, name_pinyin, name_pi
 
 def linking_alone(warehouse: Path) -> dict[str, float]:
     """shiyou's linking on a copy of the published database (source tables already standardised)."""
-    from shiyou.matching.resolve import resolve_residents
+    from shiyou.matching.resolve import PUBLISHED, resolve_residents
 
     copy = BENCH / "linking.duckdb"
     shutil.copyfile(warehouse / "shiyou.duckdb", copy)
     con = duckdb.connect(str(copy))
     con.execute("SET memory_limit = '2GB'").fetchall()
-    for t in ("residents", "resident_xref", "match_links", "review_queue", "match_statistics", "match_model"):
+    for t in PUBLISHED:
         con.execute(f"DROP TABLE IF EXISTS {t}").fetchall()
     t0 = time.perf_counter()
     rep = resolve_residents(con)

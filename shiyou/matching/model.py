@@ -276,8 +276,9 @@ def _problems(cfg: MatchingConfig) -> list[str]:
     columns = known | derived
     macros = cfg.macros
 
-    def check_sql(where: str, sql: str, qualified: bool, gamma: bool = False) -> None:
-        """qualified: l./r. columns (levels); gamma: g.gamma_* columns allowed too (cannot_link)."""
+    def check_sql(where: str, sql: str, qualified: bool, gamma: bool = False, allowed: set[str] = columns) -> None:
+        """qualified: l./r. columns (levels); gamma: g.gamma_* columns allowed too (cannot_link);
+        allowed: the column names it may read."""
         try:
             tree = dialect.parse(sql)
         except dialect.RenderError as e:
@@ -292,7 +293,7 @@ def _problems(cfg: MatchingConfig) -> list[str]:
                 out.append(f"{where}: column {col.sql()!r} must be qualified as l.{col.name} or r.{col.name}")
             elif not qualified and table:
                 out.append(f"{where}: column {col.sql()!r} must not be qualified (keys are per record)")
-            if col.name not in columns:
+            if col.name not in allowed:
                 out.append(f"{where}: unknown column {col.name!r}")
 
     for name in [*cfg.record_columns, *(f.name for f in cfg.frequencies)]:
@@ -301,15 +302,8 @@ def _problems(cfg: MatchingConfig) -> list[str]:
         if name in known:
             out.append(f"record column {name!r} shadows a column of the standard record")
     for name, sql in cfg.record_columns.items():
-        try:
-            tree = dialect.parse(sql)
-        except dialect.RenderError as e:
-            out.append(f"record_columns.{name}: {e}")
-            continue
-        out.extend(f"record_columns.{name}: {p}" for p in dialect.check(tree, macros))
-        for col in _columns(tree):
-            if col.name not in known:  # derived columns are computed from the standard record only
-                out.append(f"record_columns.{name}: unknown column {col.name!r}")
+        # derived columns are computed from the standard record only
+        check_sql(f"record_columns.{name}", sql, qualified=False, allowed=known)
     for f in cfg.frequencies:
         for c in (f.of, f.distinct):
             if c and c not in columns:

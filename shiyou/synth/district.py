@@ -174,13 +174,36 @@ def _candidates(tables, column_of, ok_fn):
     return np.concatenate(src), np.concatenate(rows)
 
 
+def _plant(ctx: Ctx, tables: dict[str, SourceTable], case: str, column_of: dict[str, str], ok_fn,
+           new_value) -> None:
+    """Write hard case ``case`` into up to its quota of cells: picked at random among the cells
+    ``ok_fn`` accepts, each replaced by ``new_value(t, p, rng)`` (None: leave that one alone),
+    protected from later dirt, logged and flagged on the person."""
+    pop = ctx.pop
+    k = hard_case_count(case, pop.n_active)
+    if not k:
+        return
+    rng = ctx.rng(case)
+    src, rows = _candidates(tables, column_of, ok_fn)
+    if not rows.size:
+        return
+    pick = rng.choice(rows.size, size=min(k, rows.size), replace=False)
+    for j in np.sort(pick).tolist():
+        t = tables[SOURCES[src[j]]]
+        r = int(rows[j])
+        p = int(t.person[r])
+        value = new_value(t, p, rng)
+        if value is None:
+            continue
+        t.data[column_of[t.source]][r] = value
+        t.protected[r] = True
+        ctx.log.add(t.source, [r], column_of[t.source], case)
+        pop.flag(case, p)
+
+
 def _household_member_ids(ctx: Ctx, tables: dict[str, SourceTable]) -> None:
     """A household member's ID number typed into someone's record."""
     pop = ctx.pop
-    k = hard_case_count("id_of_household_member", pop.n_active)
-    if not k:
-        return
-    rng = ctx.rng("id_of_household_member")
     starts = np.searchsorted(pop.household, np.arange(pop.hh_number.shape[0]))
     size = np.bincount(pop.household)
 
@@ -188,47 +211,23 @@ def _household_member_ids(ctx: Ctx, tables: dict[str, SourceTable]) -> None:
         p = t.person
         return (ids == pop.id_number[p]) & (pop.doc_type[p] == RESIDENT_ID) & (size[pop.household[p]] >= 2)
 
-    src, rows = _candidates(tables, ID_COLUMN, ok)
-    if not rows.size:
-        return
-    pick = rng.choice(rows.size, size=min(k, rows.size), replace=False)
-    for j in np.sort(pick).tolist():
-        t = tables[SOURCES[src[j]]]
-        r = int(rows[j])
-        p = int(t.person[r])
+    def other_members_id(t, p, rng):
         h = int(pop.household[p])
         members = [m for m in range(starts[h], starts[h] + size[h])
                    if m != p and pop.doc_type[m] == RESIDENT_ID and pop.id_number[m] != pop.id_number[p]]
         if not members:
-            continue
-        other = members[int(rng.integers(0, len(members)))]
-        t.data[ID_COLUMN[t.source]][r] = str(pop.id_number[other])
-        t.protected[r] = True
-        ctx.log.add(t.source, [r], ID_COLUMN[t.source], "id_of_household_member")
-        pop.flag("id_of_household_member", p)
+            return None
+        return str(pop.id_number[members[int(rng.integers(0, len(members)))]])
+
+    _plant(ctx, tables, "id_of_household_member", ID_COLUMN, ok, other_members_id)
 
 
 def _former_names_used(ctx: Ctx, tables: dict[str, SourceTable]) -> None:
     """Another department still has the name the person used before (曾用名)."""
     pop = ctx.pop
-    k = hard_case_count("former_name_used", pop.n_active)
-    if not k:
-        return
-    rng = ctx.rng("former_name_used")
 
     def ok(s, t, names):
         p = t.person
         return (pop.former_name[p] != "") & (names == pop.name[p])
 
-    src, rows = _candidates(tables, NAME_COLUMN, ok)
-    if not rows.size:
-        return
-    pick = rng.choice(rows.size, size=min(k, rows.size), replace=False)
-    for j in np.sort(pick).tolist():
-        t = tables[SOURCES[src[j]]]
-        r = int(rows[j])
-        p = int(t.person[r])
-        t.data[NAME_COLUMN[t.source]][r] = str(pop.former_name[p])
-        t.protected[r] = True
-        ctx.log.add(t.source, [r], NAME_COLUMN[t.source], "former_name_used")
-        pop.flag("former_name_used", p)
+    _plant(ctx, tables, "former_name_used", NAME_COLUMN, ok, lambda t, p, rng: str(pop.former_name[p]))
