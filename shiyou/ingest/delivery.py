@@ -158,17 +158,20 @@ def _validation_frame(con, table: str) -> pd.DataFrame:
 
     wanted = list(dict.fromkeys([*standard_schema().columns, *_VALIDATION_EXTRA]))
     cols = ", ".join(f"s.{quote_ident(c)}" for c in wanted)
-    # Only the columns read below: `s` is read three times, and DuckDB materialises it.
+    # Only the columns read below.
     needed = ", ".join(quote_ident(c) for c in dict.fromkeys(
         [*wanted, "record_id", "line_no", "id_status", "id_number", "id_birth_date"]))
     t = quote_ident(table)
     shaped = ", ".join(literal(x) for x in SHAPED_STATUSES)
     id18 = f"CASE WHEN s.id_status IN ({shaped}) THEN s.id_number END"
+    # The two aggregations read the table itself, two columns each: a CTE that all three
+    # parts read would be materialised whole (every column the checks need) first.
     return con.sql(f"""
-        WITH s AS (SELECT {needed}, rowid AS __row, {id18} AS __id18 FROM {t} s),
-             dup_keys AS (SELECT record_id, min(line_no) AS first_line FROM s
+        WITH s AS NOT MATERIALIZED (SELECT {needed}, rowid AS __row, {id18} AS __id18 FROM {t} s),
+             dup_keys AS (SELECT record_id, min(line_no) AS first_line FROM {t}
                           GROUP BY record_id HAVING count(*) > 1),
-             dup_ids AS (SELECT __id18, count(*) AS n FROM s WHERE __id18 IS NOT NULL
+             dup_ids AS (SELECT __id18, count(*) AS n
+                         FROM (SELECT {id18} AS __id18 FROM {t} s) WHERE __id18 IS NOT NULL
                          GROUP BY __id18 HAVING count(*) > 1),
              provinces AS (SELECT DISTINCT substr(code, 1, 2) AS p FROM __divisions WHERE level = 'province')
         SELECT s.__row, {cols},
@@ -196,14 +199,18 @@ def _write_quarantine(con, contract: SourceContract, read, std: str, raw: str, s
     rejects["message"] = [f"{m} ({rules[r].zh})" for r, m in zip(rejects["rule"], rejects["message"])]
     con.register("__rejects", pa.Table.from_pandas(rejects.astype({"rule": str, "message": str, "raw": str}),
                                                    preserve_index=False))
+    # The few raw lines wanted are picked out by a semi-join on their numbers first: a plain
+    # join builds its hash table on the whole raw delivery, every column of it.
     con.execute(f"""
         CREATE OR REPLACE TABLE {quote_ident(quarantine_table(src))} AS
+        WITH e AS (SELECT s.line_no, s.record_id, v.errors
+                   FROM {quote_ident(std)} s JOIN __errors v ON v.__row = s.rowid)
         SELECT {literal(src)} AS source, CAST(? AS DATE) AS snapshot_date, CAST(? AS VARCHAR) AS file,
-               s.line_no, s.record_id, v.errors[1] AS rule, v.errors AS rules, m.message, {raw_line} AS raw
-        FROM {quote_ident(std)} s
-        JOIN __errors v ON v.__row = s.rowid
-        JOIN {quote_ident(raw)} r ON r.{LINE_NO} = s.line_no
-        LEFT JOIN __rule_messages m ON m.rule = v.errors[1]
+               e.line_no, e.record_id, e.errors[1] AS rule, e.errors AS rules, m.message, {raw_line} AS raw
+        FROM e
+        JOIN (SELECT * FROM {quote_ident(raw)} WHERE {LINE_NO} IN (SELECT line_no FROM e)) r
+          ON r.{LINE_NO} = e.line_no
+        LEFT JOIN __rule_messages m ON m.rule = e.errors[1]
         UNION ALL
         SELECT {literal(src)}, CAST(? AS DATE), CAST(? AS VARCHAR), CAST(line_no AS BIGINT),
                NULL, rule, [rule], message, raw

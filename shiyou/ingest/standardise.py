@@ -23,9 +23,15 @@ RESIDENT_LIKE = "(id_type IS NULL OR id_type = 'resident_id')"
 def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapshot_date: dt.date,
                 file: str, area_code: str, previous_db: str | None = None) -> None:
     """Create table `out` of standard person records (quality_flags still empty: validation fills them)."""
-    dictionaries.fill(con, "names", mapped, ["name", "former_name"], previous_db)
+    # `mapped` is a view over the raw delivery: the values the dictionaries need are taken
+    # from it in one pass (three narrow columns), not once per dictionary.
+    values = f"__dictionary_values__{out}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(values)} AS "
+                f"SELECT name, former_name, address FROM {quote_ident(mapped)}")
+    dictionaries.fill(con, "names", values, ["name", "former_name"], previous_db)
     # Only where people live is parsed into parts; the hukou address is kept as delivered.
-    dictionaries.fill(con, "addresses", mapped, ["address"], previous_db)
+    dictionaries.fill(con, "addresses", values, ["address"], previous_db)
+    con.execute(f"DROP TABLE {quote_ident(values)}")
 
     idc = id_number.sql_columns("__id_clean", "__id_first17")
     shaped = "(" + ", ".join(literal(x) for x in id_number.SHAPED_STATUSES) + ")"
