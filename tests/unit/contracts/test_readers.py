@@ -162,6 +162,20 @@ def test_empty_name_and_duplicate_key_go_to_quarantine(tmp_path):
     assert quar.iloc[0]["raw"].startswith("R1,")
 
 
+def test_quarantined_records_carry_their_own_delivered_line(tmp_path):
+    # The raw lines are picked out of the delivery by line number (a semi-join): each
+    # quarantined record gets exactly its own line, the loaded ones none.
+    rows = _police_rows(6)
+    rows[1][headers("police").index("XM")] = ""
+    rows[4][headers("police").index("XM")] = ""
+    p = write_csv(tmp_path / "gongan_syrk_20261120.csv", headers("police"), rows)
+    res, recs, quar = ingest(tmp_path, "police", p)
+    lines = p.read_text(encoding="utf-8-sig").splitlines()
+    assert list(quar["line_no"]) == [3, 6]
+    assert list(quar["raw"]) == [lines[2], lines[5]]
+    assert list(recs["line_no"]) == [2, 4, 5, 7]
+
+
 @pytest.mark.parametrize("case,needle", [
     ("empty", "empty file"),
     ("header_only", "no records"),
