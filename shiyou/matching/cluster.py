@@ -17,8 +17,10 @@
    round (best-first growth from the anchors). Twins, a household member's ID and
    same-name neighbours therefore never end up as one resident.
 
-The resident a record belongs to is named by the smallest record_uid of its cluster
-(``cluster_id``); stable resident IDs across runs are assigned later (identity.py).
+Records are numbered (``record_no``, blocking.records_sql) in record_uid order and every
+statement works on those numbers; a cluster is numbered by its smallest record
+(``cluster_no``) and named by that record's record_uid (``cluster_id``). Stable resident
+IDs across runs are assigned later (golden.resident_ids_sql).
 ``match_score`` is the probability of the strongest link that put the record into its
 cluster (null for a record alone).
 
@@ -60,11 +62,11 @@ def scored_edges_sql(cfg: MatchingConfig, tables: Tables = Tables(), scores: str
                      dialect: str = "duckdb") -> str:
     """Every match pair once, with ``cut_by``: the cannot_link rule that cuts it, or null."""
     recs = qname(tables.match_records)
-    return (f"SELECT s.record_uid_l, s.record_uid_r, s.match_weight, s.match_probability, "
+    return (f"SELECT s.record_no_l, s.record_no_r, s.match_weight, s.match_probability, "
             f"CASE WHEN {_override(cfg)} THEN NULL ELSE {cut_rule_sql(cfg, dialect)} END AS cut_by "
-            f"FROM {qname(scores)} AS s JOIN {recs} AS l ON l.record_uid = s.record_uid_l "
-            f"JOIN {recs} AS r ON r.record_uid = s.record_uid_r "
-            f"JOIN {qname(tables.gamma)} AS g ON g.record_uid_l = s.record_uid_l AND g.record_uid_r = s.record_uid_r "
+            f"FROM {qname(scores)} AS s JOIN {recs} AS l ON l.record_no = s.record_no_l "
+            f"JOIN {recs} AS r ON r.record_no = s.record_no_r "
+            f"JOIN {qname(tables.gamma)} AS g ON g.record_no_l = s.record_no_l AND g.record_no_r = s.record_no_r "
             f"WHERE s.decision = 'match'")
 
 
@@ -72,30 +74,30 @@ def edges_sql(scored: str = _SCORED, cut: bool = False) -> str:
     """The scored match pairs kept as edges (cut=False), or cut by a cannot_link rule (cut=True)."""
     if cut:
         return f"SELECT * FROM {scored} WHERE cut_by IS NOT NULL"
-    return f"SELECT record_uid_l, record_uid_r, match_weight, match_probability FROM {scored} WHERE cut_by IS NULL"
+    return f"SELECT record_no_l, record_no_r, match_weight, match_probability FROM {scored} WHERE cut_by IS NULL"
 
 
 def _neighbours(labels: str, edges: str = EDGES) -> str:
-    """(record_uid, label) of every edge's far end, both directions."""
-    return (f"SELECT e.record_uid_l AS record_uid, n.label FROM {edges} AS e JOIN {labels} AS n "
-            f"ON n.record_uid = e.record_uid_r UNION ALL "
-            f"SELECT e.record_uid_r AS record_uid, n.label FROM {edges} AS e JOIN {labels} AS n "
-            f"ON n.record_uid = e.record_uid_l")
+    """(record_no, label) of every edge's far end, both directions."""
+    return (f"SELECT e.record_no_l AS record_no, n.label FROM {edges} AS e JOIN {labels} AS n "
+            f"ON n.record_no = e.record_no_r UNION ALL "
+            f"SELECT e.record_no_r AS record_no, n.label FROM {edges} AS e JOIN {labels} AS n "
+            f"ON n.record_no = e.record_no_l")
 
 
 def init_labels_sql() -> str:
     """Every record on an edge, labelled with itself."""
-    return (f"SELECT record_uid_l AS record_uid, record_uid_l AS label FROM {EDGES} UNION "
-            f"SELECT record_uid_r AS record_uid, record_uid_r AS label FROM {EDGES}")
+    return (f"SELECT record_no_l AS record_no, record_no_l AS label FROM {EDGES} UNION "
+            f"SELECT record_no_r AS record_no, record_no_r AS label FROM {EDGES}")
 
 
 def propagate_sql(labels: str = _LABELS) -> str:
     """One round: the smallest label among self and neighbours, then that label's own label."""
-    step = (f"SELECT c.record_uid, least(c.label, coalesce(m.label, c.label)) AS label FROM {labels} AS c "
-            f"LEFT JOIN (SELECT record_uid, min(label) AS label FROM ({_neighbours(labels)}) AS nb "
-            f"GROUP BY record_uid) AS m ON m.record_uid = c.record_uid")
-    return (f"SELECT s.record_uid, least(s.label, coalesce(j.label, s.label)) AS label FROM ({step}) AS s "
-            f"LEFT JOIN {labels} AS j ON j.record_uid = s.label")
+    step = (f"SELECT c.record_no, least(c.label, coalesce(m.label, c.label)) AS label FROM {labels} AS c "
+            f"LEFT JOIN (SELECT record_no, min(label) AS label FROM ({_neighbours(labels)}) AS nb "
+            f"GROUP BY record_no) AS m ON m.record_no = c.record_no")
+    return (f"SELECT s.record_no, least(s.label, coalesce(j.label, s.label)) AS label FROM ({step}) AS s "
+            f"LEFT JOIN {labels} AS j ON j.record_no = s.label")
 
 
 def anchored_init_sql(tables: Tables = Tables(), labels: str = _LABELS) -> str:
@@ -103,47 +105,52 @@ def anchored_init_sql(tables: Tables = Tables(), labels: str = _LABELS) -> str:
     Two anchors joined by an overridden pair count as one (the smaller stands for both)."""
     recs = qname(tables.match_records)
     alias = (f"SELECT greatest(l.id_anchor, r.id_anchor) AS id_from, min(least(l.id_anchor, r.id_anchor)) AS id_to "
-             f"FROM {EDGES} AS e JOIN {recs} AS l ON l.record_uid = e.record_uid_l "
-             f"JOIN {recs} AS r ON r.record_uid = e.record_uid_r WHERE l.id_anchor <> r.id_anchor "
+             f"FROM {EDGES} AS e JOIN {recs} AS l ON l.record_no = e.record_no_l "
+             f"JOIN {recs} AS r ON r.record_no = e.record_no_r WHERE l.id_anchor <> r.id_anchor "
              f"GROUP BY greatest(l.id_anchor, r.id_anchor)")
-    return (f"WITH alias AS ({alias}), c AS (SELECT l.record_uid, l.label AS component, "
+    return (f"WITH alias AS ({alias}), c AS (SELECT l.record_no, l.label AS component, "
             f"coalesce(a.id_to, r.id_anchor) AS id_anchor FROM {labels} AS l "
-            f"JOIN {recs} AS r ON r.record_uid = l.record_uid LEFT JOIN alias AS a ON a.id_from = r.id_anchor), "
+            f"JOIN {recs} AS r ON r.record_no = l.record_no LEFT JOIN alias AS a ON a.id_from = r.id_anchor), "
             f"conflicted AS (SELECT component FROM c GROUP BY component HAVING count(DISTINCT id_anchor) > 1) "
-            f"SELECT c.record_uid, c.component, c.id_anchor AS label FROM c "
+            f"SELECT c.record_no, c.component, c.id_anchor AS label FROM c "
             f"JOIN conflicted AS k ON k.component = c.component")
 
 
 def grow_sql(anchored: str = _ANCHORED) -> str:
     """One round of best-first growth: an unlabelled record takes the label of its strongest
     edge to a labelled record of its component (ties: the smaller label)."""
-    near = (f"SELECT e.record_uid_l AS record_uid, n.label, e.match_weight FROM {EDGES} AS e "
-            f"JOIN {anchored} AS n ON n.record_uid = e.record_uid_r WHERE n.label IS NOT NULL UNION ALL "
-            f"SELECT e.record_uid_r AS record_uid, n.label, e.match_weight FROM {EDGES} AS e "
-            f"JOIN {anchored} AS n ON n.record_uid = e.record_uid_l WHERE n.label IS NOT NULL")
-    best = (f"SELECT record_uid, label FROM (SELECT record_uid, label, row_number() OVER (PARTITION BY record_uid "
+    near = (f"SELECT e.record_no_l AS record_no, n.label, e.match_weight FROM {EDGES} AS e "
+            f"JOIN {anchored} AS n ON n.record_no = e.record_no_r WHERE n.label IS NOT NULL UNION ALL "
+            f"SELECT e.record_no_r AS record_no, n.label, e.match_weight FROM {EDGES} AS e "
+            f"JOIN {anchored} AS n ON n.record_no = e.record_no_l WHERE n.label IS NOT NULL")
+    best = (f"SELECT record_no, label FROM (SELECT record_no, label, row_number() OVER (PARTITION BY record_no "
             f"ORDER BY match_weight DESC, label) AS k FROM ({near}) AS x) AS y WHERE k = 1")
-    return (f"SELECT a.record_uid, a.component, coalesce(a.label, b.label) AS label FROM {anchored} AS a "
-            f"LEFT JOIN ({best}) AS b ON b.record_uid = a.record_uid AND a.label IS NULL")
+    return (f"SELECT a.record_no, a.component, coalesce(a.label, b.label) AS label FROM {anchored} AS a "
+            f"LEFT JOIN ({best}) AS b ON b.record_no = a.record_no AND a.label IS NULL")
 
 
 def clusters_sql(tables: Tables = Tables(), labels: str = _LABELS, anchored: str = _ANCHORED) -> str:
-    """Every record once: its cluster (smallest record_uid of the group) and match_score."""
+    """Every record once: record_no, record_uid, its cluster (cluster_no: the smallest record_no of
+    the group; cluster_id: that record's record_uid) and match_score."""
     recs = qname(tables.match_records)
-    group = (f"SELECT r.record_uid, coalesce(a.component || '|' || coalesce(a.label, ''), l.label, r.record_uid) "
-             f"AS grp FROM {recs} AS r LEFT JOIN {labels} AS l ON l.record_uid = r.record_uid "
-             f"LEFT JOIN {anchored} AS a ON a.record_uid = r.record_uid")
-    named = f"SELECT record_uid, grp, min(record_uid) OVER (PARTITION BY grp) AS cluster_id FROM ({group}) AS g"
+    # A component split around its anchors: one cluster per (component, anchor label), named by
+    # its smallest record; a record no anchor reached stays with the others of its component.
+    split = (f"SELECT record_no, min(record_no) OVER (PARTITION BY component, label) AS cluster_no "
+             f"FROM {anchored}")
+    named = (f"SELECT r.record_no, r.record_uid, coalesce(a.cluster_no, l.label, r.record_no) AS cluster_no "
+             f"FROM {recs} AS r LEFT JOIN {labels} AS l ON l.record_no = r.record_no "
+             f"LEFT JOIN split AS a ON a.record_no = r.record_no")
     # The strongest edge inside the record's own cluster, counted for both its ends.
-    inside = (f"SELECT e.record_uid_l, e.record_uid_r, e.match_probability FROM {EDGES} AS e "
-              f"JOIN named AS a ON a.record_uid = e.record_uid_l JOIN named AS b ON b.record_uid = e.record_uid_r "
-              f"WHERE a.cluster_id = b.cluster_id")
-    ends = ("SELECT record_uid_l AS record_uid, match_probability FROM inside UNION ALL "
-            "SELECT record_uid_r AS record_uid, match_probability FROM inside")
-    return (f"WITH named AS ({named}), inside AS ({inside}), best AS (SELECT record_uid, "
-            f"max(match_probability) AS match_score FROM ({ends}) AS i GROUP BY record_uid) "
-            f"SELECT n.record_uid, n.cluster_id, b.match_score FROM named AS n "
-            f"LEFT JOIN best AS b ON b.record_uid = n.record_uid")
+    inside = (f"SELECT e.record_no_l, e.record_no_r, e.match_probability FROM {EDGES} AS e "
+              f"JOIN named AS a ON a.record_no = e.record_no_l JOIN named AS b ON b.record_no = e.record_no_r "
+              f"WHERE a.cluster_no = b.cluster_no")
+    ends = ("SELECT record_no_l AS record_no, match_probability FROM inside UNION ALL "
+            "SELECT record_no_r AS record_no, match_probability FROM inside")
+    return (f"WITH split AS ({split}), named AS ({named}), inside AS ({inside}), best AS (SELECT record_no, "
+            f"max(match_probability) AS match_score FROM ({ends}) AS i GROUP BY record_no) "
+            f"SELECT n.record_no, n.record_uid, n.cluster_no, c.record_uid AS cluster_id, b.match_score "
+            f"FROM named AS n JOIN {recs} AS c ON c.record_no = n.cluster_no "
+            f"LEFT JOIN best AS b ON b.record_no = n.record_no")
 
 
 @dataclass
@@ -167,7 +174,7 @@ class ClusterReport:
 def _swap(con, table: str, sql: str) -> int:
     """Replace ``table`` by ``sql`` (which reads it) and return how many rows changed label."""
     scratch(con, f"{table}_next", sql)
-    changed = con.execute(f"SELECT count(*) FROM {table}_next AS n JOIN {table} AS o USING (record_uid) "
+    changed = con.execute(f"SELECT count(*) FROM {table}_next AS n JOIN {table} AS o USING (record_no) "
                           f"WHERE n.label IS DISTINCT FROM o.label").fetchall()[0][0]
     run(con, f"DROP TABLE {table}")
     run(con, f"ALTER TABLE {table}_next RENAME TO {table}")
@@ -186,7 +193,8 @@ def _until_stable(con, table: str, sql: str) -> int:
 
 def cluster(con, cfg: MatchingConfig, tables: Tables = Tables(), scores: str = "match_scores",
             out: str = CLUSTERS) -> ClusterReport:
-    """Create match_edges, match_cut_pairs and ``out`` (record_uid, cluster_id, match_score)."""
+    """Create match_edges, match_cut_pairs and ``out`` (record_no, record_uid, cluster_no, cluster_id,
+    match_score)."""
     t0 = time.perf_counter()
     scratch(con, _SCORED, scored_edges_sql(cfg, tables, scores))
     scratch(con, EDGES, edges_sql())
@@ -197,8 +205,8 @@ def cluster(con, cfg: MatchingConfig, tables: Tables = Tables(), scores: str = "
     growth = _until_stable(con, _ANCHORED, grow_sql())
     scratch(con, out, clusters_sql(tables))
     q = con.execute
-    records, clusters = q(f"SELECT count(*), count(DISTINCT cluster_id) FROM {qname(out)}").fetchall()[0]
-    sizes = dict(q(f"SELECT n, count(*) FROM (SELECT cluster_id, count(*) AS n FROM {qname(out)} GROUP BY 1) "
+    records, clusters = q(f"SELECT count(*), count(DISTINCT cluster_no) FROM {qname(out)}").fetchall()[0]
+    sizes = dict(q(f"SELECT n, count(*) FROM (SELECT cluster_no, count(*) AS n FROM {qname(out)} GROUP BY 1) "
                    f"GROUP BY n ORDER BY n").fetchall())
     report = ClusterReport(
         records, clusters, q(f"SELECT count(*) FROM {EDGES}").fetchall()[0][0],

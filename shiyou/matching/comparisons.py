@@ -1,6 +1,6 @@
 """Comparison levels of every candidate pair: the "gamma" table, as SQL generated from matching.yaml.
 
-One row per candidate pair: ``record_uid_l``, ``record_uid_r``, ``rule`` (first
+One row per candidate pair: ``record_no_l``, ``record_no_r`` (blocking.records_sql), ``rule`` (first
 blocking rule), then ``gamma_<comparison>`` for every comparison — the index of
 the first level whose condition holds (null level -1, then 0, 1 … in YAML order,
 the else level last) — and the term-frequency columns a comparison asks for, as
@@ -38,7 +38,7 @@ def level_case_sql(cfg: MatchingConfig, comparison: Comparison, dialect: str = "
 
 def gamma_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> str:
     """SELECT of the gamma table over the candidate pairs."""
-    cols = ["p.record_uid_l", "p.record_uid_r", "p.rule"]
+    cols = ["p.record_no_l", "p.record_no_r", "p.rule"]
     for c in cfg.comparisons:
         cols.append(f"CAST({level_case_sql(cfg, c, dialect)} AS TINYINT) AS {quote_ident(c.column)}")
     for c in cfg.comparisons:
@@ -48,8 +48,8 @@ def gamma_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "du
     cols = list(dict.fromkeys(cols))  # a frequency shared by two comparisons appears once
     recs = qname(tables.match_records)
     return (f"SELECT {', '.join(cols)} FROM {qname(tables.pairs)} AS p "
-            f"JOIN {recs} AS l ON l.record_uid = p.record_uid_l "
-            f"JOIN {recs} AS r ON r.record_uid = p.record_uid_r")
+            f"JOIN {recs} AS l ON l.record_no = p.record_no_l "
+            f"JOIN {recs} AS r ON r.record_no = p.record_no_r")
 
 
 @dataclass

@@ -64,10 +64,10 @@ def scores_sql(cfg: MatchingConfig, model: TrainedModel, tables: Tables = Tables
     """SELECT of the scored pairs: weight, probability and decision per candidate pair."""
     match_w = _num(logit2(cfg.settings.match_probability))
     review_w = _num(logit2(cfg.settings.review_probability))
-    inner = (f"SELECT record_uid_l, record_uid_r, rule, CAST({weight_sql(model)} AS DOUBLE) AS match_weight "
+    inner = (f"SELECT record_no_l, record_no_r, rule, CAST({weight_sql(model)} AS DOUBLE) AS match_weight "
              f"FROM {qname(tables.gamma)}")
     # Compare weights, not probabilities: a probability rounds to 1.0 long before weights stop differing.
-    return (f"SELECT record_uid_l, record_uid_r, rule, match_weight, "
+    return (f"SELECT record_no_l, record_no_r, rule, match_weight, "
             f"1.0 / (1.0 + power(2.0, -match_weight)) AS match_probability, "
             f"CASE WHEN match_weight >= {match_w} THEN 'match' WHEN match_weight >= {review_w} THEN 'review' "
             f"ELSE 'non_match' END AS decision FROM ({inner}) AS s")

@@ -55,14 +55,14 @@ def links_sql(cfg: MatchingConfig, model: train.TrainedModel) -> str:
         labels = " ".join(f"WHEN {g} THEN {literal(lab)}" for g, lab in c.level_labels().items())
         parts.append(f"{literal(name)}, json_object('level', CASE g.{quote_ident(c.column)} {labels} END, "
                      f"'weight', round({w}, 2))")
-    return (f"SELECT s.record_uid_l, s.record_uid_r, s.rule, p.rules, s.match_weight, s.match_probability, "
-            f"s.decision, x.cut_by, (cl.cluster_id = cr.cluster_id) AS same_resident, "
+    return (f"SELECT cl.record_uid AS record_uid_l, cr.record_uid AS record_uid_r, s.rule, p.rules, s.match_weight, "
+            f"s.match_probability, s.decision, x.cut_by, (cl.cluster_no = cr.cluster_no) AS same_resident, "
             f"CAST(json_object({', '.join(parts)}) AS VARCHAR) AS levels "
-            f"FROM match_scores AS s JOIN match_gamma AS g USING (record_uid_l, record_uid_r) "
-            f"JOIN match_pairs AS p USING (record_uid_l, record_uid_r) "
-            f"LEFT JOIN match_cut_pairs AS x USING (record_uid_l, record_uid_r) "
-            f"JOIN match_clusters AS cl ON cl.record_uid = s.record_uid_l "
-            f"JOIN match_clusters AS cr ON cr.record_uid = s.record_uid_r "
+            f"FROM match_scores AS s JOIN match_gamma AS g USING (record_no_l, record_no_r) "
+            f"JOIN match_pairs AS p USING (record_no_l, record_no_r) "
+            f"LEFT JOIN match_cut_pairs AS x USING (record_no_l, record_no_r) "
+            f"JOIN match_clusters AS cl ON cl.record_no = s.record_no_l "
+            f"JOIN match_clusters AS cr ON cr.record_no = s.record_no_r "
             f"WHERE s.decision IN ('match', 'review')")
 
 
@@ -84,14 +84,15 @@ def review_queue_sql() -> str:
             f"WHERE k.decision = 'review' OR k.cut_by IS NOT NULL")
 
 
-def _statistics(con, rep: blocking.BlockingReport, clu: cluster.ClusterReport) -> list[tuple]:
+def _statistics(con, rep: blocking.BlockingReport, clu: cluster.ClusterReport,
+                decisions: dict[str, int]) -> list[tuple]:
     rows = [("blocking_rule", r.rule, r.pairs, f"{r.first_pairs} new; {r.oversized_blocks} blocks over "
              f"{r.max_block_size} skipped") for r in rep.rules]
     rows += [("cluster_size", str(n), k, "residents with this many source records") for n, k in clu.sizes.items()]
     for sources, n in con.execute("SELECT array_to_string(sources, '+'), count(*) FROM residents "
                                   "GROUP BY 1 ORDER BY 2 DESC").fetchall():
         rows.append(("source_overlap", sources, n, "residents found in exactly these sources"))
-    for d, n in con.execute("SELECT decision, count(*) FROM match_scores GROUP BY 1 ORDER BY 1").fetchall():
+    for d, n in sorted(decisions.items()):
         rows.append(("decision", d, n, "candidate pairs"))
     rows.append(("cut", "cannot_link", clu.cut_pairs, "match pairs cut before clustering"))
     for s, n in con.execute("SELECT status, count(*) FROM residents GROUP BY 1 ORDER BY 1").fetchall():
@@ -110,6 +111,13 @@ def _change_events(con, has_previous: bool, detected_on) -> None:
         run(con, f"INSERT INTO change_events {changes.change_events_sql('prev', detected_on)}")
 
 
+def _drop(con, *names: str) -> None:
+    """Scratch tables no later step reads. Dropped at once: they live in memory (TEMP), and at 1M
+    residents what is still held when survivorship runs decides whether DuckDB spills to disk."""
+    for name in names:
+        run(con, f"DROP TABLE IF EXISTS {quote_ident(name)}")
+
+
 def resolve_residents(con, previous_db: str | None = None, model_path: Path | None = None,
                       cfg: MatchingConfig | None = None, detected_on=None) -> ResolveReport:
     cfg = cfg or load_matching_config()
@@ -123,18 +131,26 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
 
     t = time.perf_counter()
     brep = blocking.run_blocking(con, cfg, tables)
+    _drop(con, tables.rule_pairs)
     t = lap("blocking", t)
     comparisons.compute_gamma(con, cfg, tables)
     t = lap("comparisons", t)
     model = train.train(con, cfg, tables)
+    _drop(con, train.RANDOM_PAIRS, train.RANDOM_GAMMA)
     t = lap("training", t)
     prep = predict.predict(con, cfg, model, tables)
     t = lap("scoring", t)
     crep = cluster.cluster(con, cfg, tables)
     t = lap("clustering", t)
+    # Every pair worth explaining, now that clusters are known; the pair tables are then done with.
+    run(con, f"CREATE OR REPLACE TABLE match_links AS {links_sql(cfg, model)}")
+    _drop(con, tables.pairs, tables.gamma, predict.SCORES, cluster.EDGES, cluster.CUT)
+    t = lap("links", t)
 
     scratch(con, "match_golden_records", golden.golden_records_sql())
+    _drop(con, tables.match_records)
     scratch(con, "match_golden", golden.golden_sql())
+    _drop(con, "match_golden_records")
     if previous_db:
         run(con, f"ATTACH {literal(previous_db)} AS prev (READ_ONLY)")
     try:
@@ -143,10 +159,10 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
         fields = ", ".join(f"g.{quote_ident(f.name)}" for f in golden.FIELDS)
         run(con, f"CREATE OR REPLACE TABLE residents AS SELECT i.resident_id, {fields}, g.status, g.status_date, "
                   f"g.records, g.sources, g.provenance FROM match_golden AS g JOIN match_resident_ids AS i "
-                  f"USING (cluster_id) ORDER BY i.resident_id")
+                  f"USING (cluster_no) ORDER BY i.resident_id")
         run(con, "CREATE OR REPLACE TABLE resident_xref AS SELECT s.source, s.record_id, c.record_uid, "
                   "i.resident_id, c.match_score FROM match_clusters AS c JOIN source_records AS s "
-                  "ON s.record_uid = c.record_uid JOIN match_resident_ids AS i USING (cluster_id) "
+                  "ON s.record_uid = c.record_uid JOIN match_resident_ids AS i USING (cluster_no) "
                   "ORDER BY s.source, s.record_id")
         _change_events(con, previous is not None, detected_on)
     finally:
@@ -158,9 +174,8 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
               f"household_id IS NOT NULL AS has_household, {masking.sql_mask_phone('phone')} AS phone, status, "
               f"status_date, records, sources FROM residents")
     t = lap("residents", t)
-    run(con, f"CREATE OR REPLACE TABLE match_links AS {links_sql(cfg, model)}")
     run(con, f"CREATE OR REPLACE TABLE review_queue AS {review_queue_sql()}")
-    stats = _statistics(con, brep, crep)
+    stats = _statistics(con, brep, crep, prep.decisions)
     run(con, "CREATE OR REPLACE TABLE match_statistics (kind VARCHAR, key VARCHAR, value BIGINT, note VARCHAR)")
     con.executemany("INSERT INTO match_statistics VALUES (?, ?, ?, ?)", stats)
     model_json = model.to_json()
@@ -168,8 +183,7 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
     con.execute("INSERT INTO match_model VALUES (now()::TIMESTAMP, ?)", [model_json]).fetchall()
     if model_path is not None:
         model_path.write_text(model_json, encoding="utf-8")
-    for tname in _SCRATCH:
-        run(con, f"DROP TABLE IF EXISTS {quote_ident(tname)}")
+    _drop(con, *_SCRATCH)
     lap("publishing", t)
     n_review, n_residents = con.execute("SELECT (SELECT count(*) FROM review_queue), "
                                         "(SELECT count(*) FROM residents)").fetchall()[0]

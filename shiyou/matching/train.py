@@ -120,9 +120,9 @@ def random_pairs_sql(cfg: MatchingConfig, n_records_hint: int, target_pairs: int
     step = max(1, (n - 1) // (k + 1))
     offsets = ", ".join(f"({i * step})" for i in range(1, k + 1))
     digest = cfg.render("key_digest(record_uid)", dialect)
-    return (f"WITH o AS (SELECT {quote_ident('record_uid')}, row_number() OVER (ORDER BY {digest}) - 1 AS i, "
+    return (f"WITH o AS (SELECT {quote_ident('record_no')}, row_number() OVER (ORDER BY {digest}) - 1 AS i, "
             f"count(*) OVER () AS n FROM {qname(tables.match_records)}) "
-            f"SELECT a.record_uid AS record_uid_l, b.record_uid AS record_uid_r, 'random' AS rule, "
+            f"SELECT a.record_no AS record_no_l, b.record_no AS record_no_r, 'random' AS rule, "
             f"CAST(0 AS BIGINT) AS rules "
             f"FROM o AS a CROSS JOIN (VALUES {offsets}) AS s(off) "
             f"JOIN o AS b ON b.i = (a.i + s.off) % a.n "

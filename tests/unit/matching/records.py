@@ -93,16 +93,19 @@ def levels(con, cfg: MatchingConfig, pairs: list[tuple[dict, dict]], context: li
     load(con, cfg, rows + list(context))
     tables = blocking.Tables()
     blocking.run(con, f"CREATE OR REPLACE TABLE match_records AS {blocking.records_sql(cfg, tables)}")
-    con.execute("CREATE OR REPLACE TABLE match_pairs (record_uid_l VARCHAR, record_uid_r VARCHAR, rule VARCHAR, "
-                "rules BIGINT)").fetchall()
     bit = {r.name: 1 << i for i, r in enumerate(cfg.blocking)}
-    con.executemany("INSERT INTO match_pairs VALUES (?, ?, 'test', ?)",
+    con.execute("CREATE OR REPLACE TEMP TABLE test_pairs (uid_l VARCHAR, uid_r VARCHAR, rules BIGINT)").fetchall()
+    con.executemany("INSERT INTO test_pairs VALUES (?, ?, ?)",
                     [[f"L{i:04d}", f"R{i:04d}", sum(bit[n] for n in (left.get("_via") or right.get("_via") or []))]
                      for i, (left, right) in enumerate(pairs)])
+    # The matcher's pairs are keyed by record_no (the record's place in record_uid order).
+    con.execute("CREATE OR REPLACE TABLE match_pairs AS SELECT l.record_no AS record_no_l, r.record_no AS record_no_r, "
+                "'test' AS rule, p.rules FROM test_pairs p JOIN match_records l ON l.record_uid = p.uid_l "
+                "JOIN match_records r ON r.record_uid = p.uid_r").fetchall()
     from shiyou.matching import similarity
 
     similarity.register(con)
-    out = con.execute(f"SELECT * FROM ({comparisons.gamma_sql(cfg, tables)}) ORDER BY record_uid_l").fetchall()
+    out = con.execute(f"SELECT * FROM ({comparisons.gamma_sql(cfg, tables)}) ORDER BY record_no_l").fetchall()
     names = [d[0] for d in con.description]
     result = []
     for row in out:

@@ -33,10 +33,10 @@ def test_every_rule_yields_pairs_and_counts_add_up(sample):
     for r in rep.rules:
         assert r.pairs > 0, f"rule {r.rule} produced nothing on the sample"
     assert sum(r.first_pairs for r in rep.rules) == rep.pairs
-    n_distinct = sample.con.execute("SELECT count(*) FROM (SELECT DISTINCT record_uid_l, record_uid_r "
+    n_distinct = sample.con.execute("SELECT count(*) FROM (SELECT DISTINCT record_no_l, record_no_r "
                                     "FROM match_pairs_by_rule)").fetchall()[0][0]
     assert n_distinct == rep.pairs
-    bad = sample.con.execute("SELECT count(*) FROM match_pairs WHERE record_uid_l >= record_uid_r").fetchall()[0][0]
+    bad = sample.con.execute("SELECT count(*) FROM match_pairs WHERE record_no_l >= record_no_r").fetchall()[0][0]
     assert bad == 0
     print("\n".join(rep.lines()))
 
@@ -44,7 +44,7 @@ def test_every_rule_yields_pairs_and_counts_add_up(sample):
 def test_first_rule_is_the_earliest_that_produced_the_pair(sample):
     order = {r.name: i for i, r in enumerate(CFG.blocking)}
     rows = sample.con.execute("SELECT p.rule, list(b.rule) FROM match_pairs p JOIN match_pairs_by_rule b "
-                              "USING (record_uid_l, record_uid_r) GROUP BY p.record_uid_l, p.record_uid_r, p.rule "
+                              "USING (record_no_l, record_no_r) GROUP BY p.record_no_l, p.record_no_r, p.rule "
                               "LIMIT 2000").fetchall()
     for first, produced in rows:
         assert first == min(produced, key=order.get)
@@ -63,9 +63,9 @@ def test_recall_against_the_ground_truth(sample):
 def test_no_rule_expands_a_block_above_its_max(sample):
     """A record in a kept block of size n has at most n - 1 partners under that rule."""
     degree = dict(sample.con.execute(
-        "SELECT rule, max(n) FROM (SELECT rule, uid, count(*) AS n FROM ("
-        "SELECT rule, record_uid_l AS uid FROM match_pairs_by_rule UNION ALL "
-        "SELECT rule, record_uid_r FROM match_pairs_by_rule) GROUP BY rule, uid) GROUP BY rule").fetchall())
+        "SELECT rule, max(n) FROM (SELECT rule, no, count(*) AS n FROM ("
+        "SELECT rule, record_no_l AS no FROM match_pairs_by_rule UNION ALL "
+        "SELECT rule, record_no_r FROM match_pairs_by_rule) GROUP BY rule, no) GROUP BY rule").fetchall())
     for r in CFG.blocking:
         if r.shape != "path":  # a path may reach one start's partners through several blocks
             assert degree[r.name] <= CFG.max_block_size(r) - 1, r.name
@@ -86,7 +86,7 @@ def test_oversized_blocks_are_skipped_and_reported_masked(sample_warehouse):
     biggest = phone.largest_blocks[0][1]
     skipped = con.execute("SELECT count(*) FROM (SELECT phone FROM match_records WHERE phone IS NOT NULL "
                           "GROUP BY phone HAVING count(*) = ?) b JOIN match_records l USING (phone) "
-                          "JOIN match_pairs_by_rule p ON p.record_uid_l = l.record_uid AND p.rule = 'phone'",
+                          "JOIN match_pairs_by_rule p ON p.record_no_l = l.record_no AND p.rule = 'phone'",
                           [biggest]).fetchall()[0][0]
     assert skipped == 0, "a skipped block produced pairs"
     assert rep.rule("name_birth_date").oversized_blocks > 0
@@ -100,8 +100,8 @@ def test_husband_only_records_reach_a_true_partner(sample):
         "SELECT h.record_uid, h.id_status, list(DISTINCT p.rule) FILTER (WHERE p.rule IS NOT NULL) FROM match_records h "
         "JOIN truth t ON t.record_uid = h.record_uid "
         "JOIN truth o ON o.person_id = t.person_id AND o.record_uid <> h.record_uid "
-        "LEFT JOIN match_pairs p ON (p.record_uid_l = h.record_uid AND p.record_uid_r = o.record_uid) "
-        "OR (p.record_uid_r = h.record_uid AND p.record_uid_l = o.record_uid) "
+        "LEFT JOIN match_pairs p ON (p.record_no_l = h.record_no AND p.record_no_r = o.record_no) "
+        "OR (p.record_no_r = h.record_no AND p.record_no_l = o.record_no) "
         "WHERE h.family_role = 'husband' GROUP BY h.record_uid, h.id_status").fetchall()
     assert len(rows) > 50
     unreached = [uid for uid, _, rules in rows if not rules]
@@ -114,10 +114,10 @@ def test_husband_only_records_reach_a_true_partner(sample):
 
 def test_twins_are_compared_and_their_ids_are_different_valid(sample):
     rows = sample.con.execute(
-        "SELECT g.gamma_id FROM match_gamma g JOIN truth a ON a.record_uid = g.record_uid_l "
-        "JOIN truth b ON b.record_uid = g.record_uid_r JOIN persons pa ON pa.person_id = a.person_id "
-        "JOIN persons pb ON pb.person_id = b.person_id JOIN match_records l ON l.record_uid = g.record_uid_l "
-        "JOIN match_records r ON r.record_uid = g.record_uid_r "
+        "SELECT g.gamma_id FROM match_gamma g JOIN truth a ON a.record_no = g.record_no_l "
+        "JOIN truth b ON b.record_no = g.record_no_r JOIN persons pa ON pa.person_id = a.person_id "
+        "JOIN persons pb ON pb.person_id = b.person_id JOIN match_records l ON l.record_no = g.record_no_l "
+        "JOIN match_records r ON r.record_no = g.record_no_r "
         "WHERE a.person_id <> b.person_id AND pa.flags LIKE '%twin%' AND pb.flags LIKE '%twin%' "
         "AND l.id_status = 'valid' AND r.id_status = 'valid' AND l.household_id = r.household_id").fetchall()
     assert rows, "twins should be candidate pairs (same household, surname, birth date)"
@@ -135,7 +135,11 @@ def _block(cfg, rows):
     con = duckdb.connect()
     load(con, cfg, rows)
     rep = blocking.run_blocking(con, cfg)
-    pairs = {(a, b): rule for a, b, rule in con.execute("SELECT * FROM match_pairs_by_rule").fetchall()}
+    # Pairs by record_uid (the matcher keys them by record_no, the record's place in uid order).
+    pairs = {(a, b): rule for a, b, rule in con.execute(
+        "SELECT l.record_uid, r.record_uid, p.rule FROM match_pairs_by_rule p "
+        "JOIN match_records l ON l.record_no = p.record_no_l JOIN match_records r ON r.record_no = p.record_no_r"
+    ).fetchall()}
     return con, rep, pairs
 
 

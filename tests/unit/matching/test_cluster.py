@@ -19,13 +19,20 @@ def _graph(duck, records: dict[str, str | None], pairs: list[tuple[str, str, flo
     duck.execute("CREATE OR REPLACE TABLE match_records (record_uid VARCHAR, id_anchor VARCHAR, id_number VARCHAR, "
                  "name_is_minority BOOLEAN)").fetchall()
     duck.executemany("INSERT INTO match_records VALUES (?, ?, ?, false)", [(u, a, a) for u, a in records.items()])
-    duck.execute("CREATE OR REPLACE TABLE match_scores (record_uid_l VARCHAR, record_uid_r VARCHAR, "
+    # The matcher numbers records in record_uid order (blocking.records_sql) and keys pairs by number.
+    duck.execute("CREATE OR REPLACE TABLE match_records AS SELECT *, row_number() OVER (ORDER BY record_uid) "
+                 "AS record_no FROM match_records").fetchall()
+    duck.execute("CREATE OR REPLACE TABLE test_scores (uid_l VARCHAR, uid_r VARCHAR, "
                  "match_weight DOUBLE, match_probability DOUBLE, decision VARCHAR)").fetchall()
     rows = [(min(a, b), max(a, b), w, 1 / (1 + 2 ** -w), "match" if w >= 7 else "review") for a, b, w in pairs]
     if rows:
-        duck.executemany("INSERT INTO match_scores VALUES (?, ?, ?, ?, ?)", rows)
+        duck.executemany("INSERT INTO test_scores VALUES (?, ?, ?, ?, ?)", rows)
+    duck.execute("CREATE OR REPLACE TABLE match_scores AS SELECT l.record_no AS record_no_l, r.record_no AS "
+                 "record_no_r, s.match_weight, s.match_probability, s.decision FROM test_scores s "
+                 "JOIN match_records l ON l.record_uid = s.uid_l JOIN match_records r ON r.record_uid = s.uid_r"
+                 ).fetchall()
     # Names agree on every pair (the one_id_two_names rule has its own test).
-    duck.execute(f"CREATE OR REPLACE TABLE match_gamma AS SELECT record_uid_l, record_uid_r, "
+    duck.execute(f"CREATE OR REPLACE TABLE match_gamma AS SELECT record_no_l, record_no_r, "
                  f"{cfg.comparison('name').gamma_of('exact')} AS gamma_name FROM match_scores").fetchall()
     report = cl.cluster(duck, cfg, Tables(records="match_records"))
     got = dict(duck.execute("SELECT record_uid, cluster_id FROM match_clusters").fetchall())
@@ -59,7 +66,9 @@ def test_two_different_anchor_ids_in_one_pair_are_cut(duck):
     report, got = _graph(duck, {"a": "ID1", "b": "ID2", "c": "ID1"}, [("a", "b", 25), ("a", "c", 30)])
     assert _groups(got) == {frozenset("ac"), frozenset("b")}
     assert report.cut_pairs == 1
-    assert duck.execute("SELECT record_uid_l, record_uid_r FROM match_cut_pairs").fetchall() == [("a", "b")]
+    assert duck.execute("SELECT l.record_uid, r.record_uid FROM match_cut_pairs c JOIN match_records l "
+                        "ON l.record_no = c.record_no_l JOIN match_records r ON r.record_no = c.record_no_r"
+                        ).fetchall() == [("a", "b")]
 
 
 def test_a_chain_through_records_without_an_id_is_split_at_its_weakest_side(duck):
@@ -91,7 +100,7 @@ def test_one_id_on_two_unrelated_han_names_is_cut(duck):
     """重号, or a household member's number: same anchor ID, names sharing nothing."""
     _graph(duck, {"a": "ID1", "b": "ID1", "c": "ID1"}, [("a", "b", 12), ("a", "c", 14)])
     duck.execute(f"UPDATE match_gamma SET gamma_name = {CFG.comparison('name').gamma_of('different')} "
-                 f"WHERE record_uid_r = 'c'").fetchall()
+                 f"WHERE record_no_r = (SELECT record_no FROM match_records WHERE record_uid = 'c')").fetchall()
     report = cl.cluster(duck, CFG, Tables(records="match_records"))
     got = dict(duck.execute("SELECT record_uid, cluster_id FROM match_clusters").fetchall())
     assert _groups(got) == {frozenset("ab"), frozenset("c")}

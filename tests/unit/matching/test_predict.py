@@ -26,7 +26,7 @@ RECALL_FLOOR = 0.99
 def _quality(con, where: str) -> tuple[float, float, int, int]:
     tp, predicted = con.execute(
         f"SELECT count(t.person_id), count(*) FROM match_scores s LEFT JOIN truth_pairs t "
-        f"USING (record_uid_l, record_uid_r) WHERE {where}").fetchall()[0]
+        f"USING (record_no_l, record_no_r) WHERE {where}").fetchall()[0]
     total = con.execute("SELECT count(*) FROM truth_pairs").fetchall()[0][0]
     return tp / predicted, tp / total, predicted - tp, total - tp
 
@@ -60,7 +60,7 @@ def test_weight_is_prior_plus_level_weights_without_tf(trained):
     cols = [c.column for c in m.comparisons]
     row = trained.con.execute(
         f"SELECT s.match_weight, {', '.join('g.' + c for c in cols)} FROM match_scores s JOIN match_gamma g "
-        f"USING (record_uid_l, record_uid_r) WHERE g.gamma_name NOT IN (0, 1) AND g.gamma_phone NOT IN (0, 1) "
+        f"USING (record_no_l, record_no_r) WHERE g.gamma_name NOT IN (0, 1) AND g.gamma_phone NOT IN (0, 1) "
         f"LIMIT 1").fetchall()[0]
     want = m.prior_weight + sum(0.0 if g < 0 else c.level(g).weight for c, g in zip(m.comparisons, row[1:]))
     assert row[0] == pytest.approx(want)

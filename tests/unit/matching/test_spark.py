@@ -64,5 +64,5 @@ def test_generated_sql_runs_on_duckdb_with_the_same_text_sqlglot_read(duck):
     similarity.register(duck)
     load(duck, CFG, [])
     blocking.run(duck, f"CREATE TABLE match_records AS {blocking.records_sql(CFG)}")
-    blocking.run(duck, "CREATE TABLE match_pairs (record_uid_l VARCHAR, record_uid_r VARCHAR, rule VARCHAR, rules BIGINT)")
+    blocking.run(duck, "CREATE TABLE match_pairs (record_no_l BIGINT, record_no_r BIGINT, rule VARCHAR, rules BIGINT)")
     assert duck.execute(comparisons.gamma_sql(CFG)).fetchall() == []

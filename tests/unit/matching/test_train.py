@@ -63,7 +63,7 @@ def test_em_recovers_u_too_when_updating_it_from_a_rough_start(name, m, u, prior
 
 
 def test_random_pairs_are_deterministic_distinct_and_never_self(duck):
-    duck.execute("CREATE TABLE match_records AS SELECT 'r' || i AS record_uid FROM range(50) t(i)")
+    duck.execute("CREATE TABLE match_records AS SELECT 'r' || i AS record_uid, i + 1 AS record_no FROM range(50) t(i)")
     sql = random_pairs_sql(CFG, 50, 400)
     a, b = duck.execute(sql).fetchall(), duck.execute(sql).fetchall()
     assert sorted(a) == sorted(b) and len(a) >= 400
