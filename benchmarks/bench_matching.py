@@ -42,12 +42,12 @@ SPLINK_COLUMNS = ("record_uid, source, name_norm, name_key, name_pinyin, name_pi
 def linking_alone(warehouse: Path) -> dict[str, float]:
     """shiyou's linking on a copy of the published database (source tables already standardised)."""
     from shiyou.matching.resolve import PUBLISHED, resolve_residents
-    from shiyou.sync import DUCKDB_MEMORY
+    from shiyou.sync import duckdb_memory
 
     copy = BENCH / "linking.duckdb"
     shutil.copyfile(warehouse / "shiyou.duckdb", copy)
     con = duckdb.connect(str(copy))
-    con.execute("SET memory_limit = ?", [DUCKDB_MEMORY]).fetchall()  # as the sync's release connection
+    con.execute("SET memory_limit = ?", [duckdb_memory()]).fetchall()  # as the sync's release connection
     for t in PUBLISHED:
         con.execute(f"DROP TABLE IF EXISTS {t}").fetchall()
     t0 = time.perf_counter()

@@ -79,8 +79,8 @@ def fill(con: duckdb.DuckDBPyConnection, kind: str, relation: str, columns: list
     union = " UNION ".join(f"SELECT {quote_ident(c)} AS v FROM {quote_ident(relation)}" for c in columns)
     # An anti-join (values are never null on either side, so NOT IN would mean the same but
     # costs a null-aware mark join).
-    new = con.sql(f"SELECT DISTINCT v FROM ({union}) s WHERE v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {t} d WHERE d.v = s.v)"
-                  ).to_arrow_table()["v"]
+    new = con.sql(f"SELECT DISTINCT v FROM ({union}) s WHERE v IS NOT NULL "
+                  f"AND NOT EXISTS (SELECT 1 FROM {t} d WHERE d.v = s.v)").to_arrow_table()["v"]
     if not len(new):
         return 0
     # Arrow end to end: the normalisers work on Arrow strings, and an Arrow table is

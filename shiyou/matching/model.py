@@ -269,6 +269,16 @@ def _columns(tree: exp.Expression) -> list[exp.Column]:
     return [c for c in tree.find_all(exp.Column) if not (not c.table and c.name in lambda_vars)]
 
 
+def _name_problems(where: str, kind: str, name: str, names: list[str]) -> list[str]:
+    """A rule's or a comparison's name: lower_snake_case and used once among its kind."""
+    out = []
+    if not _NAME.fullmatch(name):
+        out.append(f"{where}: {kind} names are lower_snake_case")
+    if names.count(name) > 1:
+        out.append(f"{where}: {kind} name used twice")
+    return out
+
+
 def _problems(cfg: MatchingConfig) -> list[str]:
     out: list[str] = []
     known = set(elements.all_elements()) | {"record_uid", "id_number_raw"}
@@ -324,10 +334,7 @@ def _problems(cfg: MatchingConfig) -> list[str]:
     names = [r.name for r in cfg.blocking]
     for r in cfg.blocking:
         where = f"blocking.{r.name}"
-        if not _NAME.fullmatch(r.name):
-            out.append(f"{where}: rule names are lower_snake_case")
-        if names.count(r.name) > 1:
-            out.append(f"{where}: rule name used twice")
+        out += _name_problems(where, "rule", r.name, names)
         if r.path is not None:
             check_sql(f"{where}.where", r.where, qualified=False)
             for i, hop in enumerate(r.path):
@@ -349,10 +356,7 @@ def _problems(cfg: MatchingConfig) -> list[str]:
     cnames = [c.name for c in cfg.comparisons]
     for c in cfg.comparisons:
         where = f"comparisons.{c.name}"
-        if not _NAME.fullmatch(c.name):
-            out.append(f"{where}: comparison names are lower_snake_case")
-        if cnames.count(c.name) > 1:
-            out.append(f"{where}: comparison name used twice")
+        out += _name_problems(where, "comparison", c.name, cnames)
         if not c.levels[0].is_null or sum(lv.is_null for lv in c.levels) != 1:
             out.append(f"{where}: exactly one null level, and it comes first")
         if not c.levels[-1].is_else or sum(lv.is_else for lv in c.levels) != 1:
