@@ -6,7 +6,7 @@ import os
 
 from dagster import Definitions, in_process_executor
 
-from assets.ingest import source_assets, sync_plan
+from assets.ingest import source_records, sync_plan
 from assets.publish import published_warehouse, warehouse_tables
 from assets.residents import residents
 from pipelines.jobs import nightly_sync_job
@@ -14,7 +14,7 @@ from pipelines.resources import LandingZone, Warehouse
 from pipelines.schedules import nightly_sync_schedule
 from pipelines.sensors import landing_sensor
 
-ALL_ASSETS = [sync_plan, *source_assets, warehouse_tables, residents, published_warehouse]
+ALL_ASSETS = [sync_plan, source_records, warehouse_tables, residents, published_warehouse]
 
 
 def resources(landing: str | None = None, warehouse: str | None = None) -> dict:

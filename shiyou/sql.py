@@ -16,11 +16,12 @@ def quote_ident(name: str) -> str:
 
 
 def table_exists(con, table: str, database: str | None = None) -> bool:
-    """Is there a table of that name (in that attached database, if one is named)?"""
-    sql, params = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
+    """Is there a table of that name in that attached database, or else in the connection's own?
+    (Never "in any database": another source's ingest may have the previous release attached.)"""
+    sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = "
     if database:
-        sql, params = sql + " AND database_name = ?", params + [database]
-    return con.execute(sql, params).fetchall()[0][0] > 0
+        return con.execute(sql + "?", [table, database]).fetchall()[0][0] > 0
+    return con.execute(sql + "current_database()", [table]).fetchall()[0][0] > 0
 
 
 def literal(value: str | None) -> str:

@@ -11,6 +11,7 @@ reads, so changing either starts a fresh dictionary.
 from __future__ import annotations
 
 import hashlib
+import threading
 from functools import lru_cache
 
 import duckdb
@@ -26,6 +27,10 @@ ADDRESS_PARTS = ["province", "city", "district", "street", "community", "road", 
 ADDRESS_COLUMNS = ["address_norm", *ADDRESS_PARTS, "address_key"]
 BOOLEAN = {"name_is_minority"}
 _INPUTS = ["shiyou/standard/names.py", "shiyou/standard/addresses.py", "shiyou/standard/chinese.py"]
+#: Sources are ingested concurrently (sync.ingest_sources) and share the dictionaries: one filler
+#: at a time, so a value two sources both bring is normalised and inserted once (a duplicate would
+#: double the records that join to it). The other source's DuckDB work goes on meanwhile.
+_FILL_LOCK = threading.Lock()
 
 
 def _normaliser(kind: str):
@@ -73,6 +78,12 @@ def _ensure(con: duckdb.DuckDBPyConnection, kind: str, previous_db: str | None) 
 def fill(con: duckdb.DuckDBPyConnection, kind: str, relation: str, columns: list[str],
          previous_db: str | None = None) -> int:
     """Add the values of `columns` of `relation` that the dictionary lacks; returns how many were new."""
+    with _FILL_LOCK:
+        return _fill(con, kind, relation, columns, previous_db)
+
+
+def _fill(con: duckdb.DuckDBPyConnection, kind: str, relation: str, columns: list[str],
+          previous_db: str | None) -> int:
     _ensure(con, kind, previous_db)
     fn, cols = _normaliser(kind)
     t = quote_ident(table(kind))
