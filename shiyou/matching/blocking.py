@@ -49,29 +49,36 @@ class Statement:
 def records_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> str:
     """SELECT of the narrow per-record table: needed columns, derived columns, frequencies."""
     cols = ["record_uid", *cfg.base_columns()]
-    select = ["n.record_no", *(quote_ident(c) for c in cols)]
+    src = qname(tables.records)
+
+    def expr(column: str) -> str:  # a column of the records, or a derived one, over the records
+        if column in cfg.record_columns:
+            return f"({cfg.render(cfg.record_columns[column], dialect)})"
+        return f"r.{quote_ident(column)}"
+
+    select = ["n.record_no", *(quote_ident(c) if c == "record_uid" else f"r.{quote_ident(c)}" for c in cols)]
     select += [f"{cfg.render(sql, dialect)} AS {quote_ident(name)}" for name, sql in cfg.record_columns.items()]
     # record_no: the record's place in record_uid order. Every pair, edge and label joins on it
     # (an integer joins and groups several times faster than the text key), and because it keeps
     # record_uid's order, "uid_l < uid_r" and "the smallest record names the cluster" still hold.
     # Numbered over the key alone: a window over the whole record would carry every column.
-    ctes = [f"nums AS (SELECT record_uid, row_number() OVER (ORDER BY record_uid) AS record_no "
-            f"FROM {qname(tables.records)})",
-            f"base AS (SELECT {', '.join(select)} FROM {qname(tables.records)} JOIN nums AS n USING (record_uid))"]
-    joins, outs = [], []
+    ctes = [f"nums AS (SELECT record_uid, row_number() OVER (ORDER BY record_uid) AS record_no FROM {src})"]
+    joins, outs = ["JOIN nums AS n USING (record_uid)"], []
+    # The frequencies are counted over the records themselves (narrow scans) and joined in the
+    # same pass that builds the row: counting them over the built table and joining back
+    # copied every wide row a second time (twice the time at 1M residents).
     # One aggregation and one join per counted column, however many frequencies it has.
     by_column: dict[str, list] = {}
     for f in cfg.frequencies:
         by_column.setdefault(f.of, []).append(f)
     for i, (column, freqs) in enumerate(by_column.items()):
-        of = quote_ident(column)
-        counts = ", ".join(
-            f"{f'count(DISTINCT {quote_ident(f.distinct)})' if f.distinct else 'count(*)'} AS n{j}"
-            for j, f in enumerate(freqs))
-        ctes.append(f"f{i} AS (SELECT {of} AS v, {counts} FROM base WHERE {of} IS NOT NULL GROUP BY {of})")
-        joins.append(f"LEFT JOIN f{i} ON base.{of} = f{i}.v")
-        outs += [f"f{i}.n{j} AS {quote_ident(f.name)}" for j, f in enumerate(freqs)]
-    return (f"WITH {', '.join(ctes)} SELECT {', '.join(['base.*', *outs])} FROM base "
+        of = expr(column)
+        counts = ", ".join(f"{f'count(DISTINCT {expr(f.distinct)})' if f.distinct else 'count(*)'} AS __n{j}"
+                           for j, f in enumerate(freqs))
+        ctes.append(f"f{i} AS (SELECT {of} AS __v, {counts} FROM {src} AS r WHERE {of} IS NOT NULL GROUP BY {of})")
+        joins.append(f"LEFT JOIN f{i} ON {of} = f{i}.__v")
+        outs += [f"f{i}.__n{j} AS {quote_ident(f.name)}" for j, f in enumerate(freqs)]
+    return (f"WITH {', '.join(ctes)} SELECT {', '.join(select + outs)} FROM {src} AS r "
             + " ".join(joins))
 
 
