@@ -234,22 +234,25 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     so the last one to finish is a small one. Sources share only the name and address
     dictionaries, which take one filler at a time (ingest.dictionaries).
     """
-    def one(contract: SourceContract) -> SourceOutcome:
-        con = staging_connect(plan)
-        try:
-            return ingest_source(con, plan, contract)
-        finally:
-            con.close()
-
     def size(c: SourceContract) -> int:
         path = plan.sources[c.source].path
         return Path(path).stat().st_size if path and plan.sources[c.source].action == "load" else 0
 
-    if workers <= 1 or len(contracts) <= 1:
-        return [one(c) for c in contracts]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
-        futures = {c.source: pool.submit(one, c) for c in sorted(contracts, key=size, reverse=True)}
-        return [futures[c.source].result() for c in contracts]
+    # Every connection is opened here, before any source starts, and closed after all are done:
+    # opening a connection (re)registers the Python client's scan functions in the database's
+    # catalog, and a source binding a registered frame at that moment fails ("pandas_scan does
+    # not exist", seen about once in 150 runs).
+    cons = {c.source: staging_connect(plan) for c in contracts}
+    try:
+        if workers <= 1 or len(contracts) <= 1:
+            return [ingest_source(cons[c.source], plan, c) for c in contracts]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+            futures = {c.source: pool.submit(ingest_source, cons[c.source], plan, c)
+                       for c in sorted(contracts, key=size, reverse=True)}
+            return [futures[c.source].result() for c in contracts]
+    finally:
+        for con in cons.values():
+            con.close()
 
 
 def _refuse(con, plan: RunPlan, contract: SourceContract, sync_date: dt.date, message: str,
