@@ -6,7 +6,7 @@
 
 **Survivorship** (``FIELDS``): each field of a resident comes from one record of its
 cluster, chosen by the field's ordering — a valid ID over an invalid one, the police for
-residence, address and population type, the most recent record for contact. The
+residence, address and population type, the latest-registered record for contact. The
 record that won is kept for every field (``provenance``: field -> record_uid), so an
 auditor can always see where a value came from.
 
@@ -74,10 +74,17 @@ FIELDS = [
           why="police standard address (DZBM)"),
     Field("household_id", "r.household_id", (_CURRENT, newest_first("snapshot_date")),
           why="police household of the current registration"),
-    Field("phone", "r.phone", (newest_first("snapshot_date"), newest_first("registered_on"),
+    Field("phone", "r.phone", ("CASE WHEN snapshot_stale THEN 1 ELSE 0 END", newest_first("registered_on"),
                                "CASE WHEN phone_type = 'mobile' THEN 0 ELSE 1 END", "source_rank"),
-          why="the most recent contact, mobiles before landlines"),
+          why="the most recent contact (latest registration), mobiles before landlines; a source whose "
+              "snapshot is stale loses"),
 ]
+#: A record's snapshot is stale when it is this many days older than the newest snapshot in the
+#: warehouse (a department that stopped delivering). Fresher snapshots are all equal: a source
+#: that delivered yesterday rather than today has not got older phone numbers, and ranking by
+#: delivery date flipped the phone of every resident it shares with a later source each night
+#: (65,642 phone_changed events at 1M when one of five sources kept yesterday's snapshot).
+STALE_AFTER_DAYS = 30
 RECORD_COLUMNS = ["record_uid", "source", "snapshot_date", "name_norm", "id_number", "id_type",
                   "id_valid", "id_birth_date", "sex", "birth_date", "population_type", "address",
                   "address_code", "household_id", "phone", "phone_type", "registered_on", "registration_cancelled",
@@ -94,9 +101,12 @@ def golden_records_sql(records: str = "source_records", clusters: str = "match_c
     """The narrow input of survivorship: each clustered record with the columns FIELDS and the
     status read (materialised once: every field reads it)."""
     cols = ", ".join(f"s.{quote_ident(c)}" for c in RECORD_COLUMNS)
-    return (f"SELECT c.cluster_no, {cols}, m.id_anchor, {_rank_sql()} AS source_rank FROM {qname(clusters)} AS c "
+    stale = f"coalesce(date_diff('day', s.snapshot_date, n.newest) > {STALE_AFTER_DAYS}, false) AS snapshot_stale"
+    return (f"SELECT c.cluster_no, {cols}, m.id_anchor, {_rank_sql()} AS source_rank, {stale} "
+            f"FROM {qname(clusters)} AS c "
             f"JOIN {qname(records)} AS s ON s.record_uid = c.record_uid "
-            f"JOIN {qname(match_records)} AS m ON m.record_no = c.record_no")
+            f"JOIN {qname(match_records)} AS m ON m.record_no = c.record_no "
+            f"CROSS JOIN (SELECT max(snapshot_date) AS newest FROM {qname(records)}) AS n")
 
 
 def _winner_sql(f: Field, src: str) -> str:

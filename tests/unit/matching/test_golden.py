@@ -1,0 +1,70 @@
+"""Survivorship (golden.py) on hand-made clusters: which record supplies a field, and that a
+resident's golden record does not change just because one department delivered a day later."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import pytest
+
+from shiyou.matching import golden
+
+COLUMNS = {"record_uid": "VARCHAR", "source": "VARCHAR", "snapshot_date": "DATE", "name_norm": "VARCHAR",
+           "id_number": "VARCHAR", "id_type": "VARCHAR", "id_valid": "BOOLEAN", "id_birth_date": "DATE",
+           "sex": "VARCHAR", "birth_date": "DATE", "population_type": "VARCHAR", "address": "VARCHAR",
+           "address_code": "VARCHAR", "household_id": "VARCHAR", "phone": "VARCHAR", "phone_type": "VARCHAR",
+           "registered_on": "DATE", "registration_cancelled": "BOOLEAN", "status": "VARCHAR",
+           "status_date": "DATE"}
+TODAY = dt.date(2026, 11, 21)
+
+
+def _record(uid: str, source: str, phone: str, registered_on: dt.date | None,
+            snapshot: dt.date = TODAY, phone_type: str = "mobile") -> dict:
+    return {"record_uid": uid, "source": source, "snapshot_date": snapshot, "name_norm": "张伟",
+            "phone": phone, "phone_type": phone_type, "registered_on": registered_on}
+
+
+def _golden(records: list[dict]) -> dict:
+    """The golden record of one cluster holding ``records`` (through the real SQL)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE source_records (" + ", ".join(f"{c} {t}" for c, t in COLUMNS.items()) + ")")
+    con.executemany(f"INSERT INTO source_records VALUES ({', '.join('?' for _ in COLUMNS)})",
+                    [[r.get(c) for c in COLUMNS] for r in records])
+    con.execute("CREATE TABLE match_clusters AS SELECT record_uid, row_number() OVER (ORDER BY record_uid) "
+                "AS record_no, 1 AS cluster_no FROM source_records")
+    con.execute("CREATE TABLE match_records AS SELECT record_no, CAST(NULL AS VARCHAR) AS id_anchor "
+                "FROM match_clusters")
+    con.execute(f"CREATE TABLE match_golden_records AS {golden.golden_records_sql()}")
+    row = con.execute(golden.golden_sql()).fetchall()
+    assert len(row) == 1
+    out = dict(zip([d[0] for d in con.description], row[0]))
+    out["provenance"] = json.loads(out["provenance"])
+    return out
+
+
+def test_phone_of_the_latest_registration_mobiles_first():
+    g = _golden([_record("police:1", "police", "13800000001", dt.date(2015, 3, 1)),
+                 _record("labour:1", "labour", "13800000002", dt.date(2019, 6, 1)),
+                 _record("labour:2", "labour", "02081234567", dt.date(2019, 6, 1), phone_type="landline"),
+                 _record("social_security:1", "social_security", "13800000003", None)])
+    assert g["phone"] == "13800000002" and g["provenance"]["phone"] == "labour:1"
+
+
+@pytest.mark.parametrize("late", ["police", "labour"])
+def test_a_department_a_day_late_does_not_change_the_phone(late):
+    """Each night a department may deliver a day late (its snapshot is yesterday's): the phone
+    must not flip with it. It used to: the newest snapshot won first."""
+    def records(late_source):
+        return [_record(f"{s}:1", s, phone, reg, snapshot=TODAY - dt.timedelta(days=s == late_source))
+                for s, phone, reg in (("police", "13800000001", dt.date(2015, 3, 1)),
+                                      ("labour", "13800000002", dt.date(2019, 6, 1)))]
+    assert _golden(records(late))["phone"] == _golden(records(None))["phone"] == "13800000002"
+
+
+def test_a_stale_source_loses_the_phone():
+    stale = TODAY - dt.timedelta(days=golden.STALE_AFTER_DAYS + 1)
+    g = _golden([_record("police:1", "police", "13800000001", dt.date(2015, 3, 1)),
+                 _record("labour:1", "labour", "13800000002", dt.date(2019, 6, 1), snapshot=stale)])
+    assert g["phone"] == "13800000001" and g["provenance"]["phone"] == "police:1"
