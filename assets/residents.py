@@ -34,6 +34,7 @@ def residents(context: AssetExecutionContext, warehouse_tables: TablesBuilt):
     if problems:  # never swap in a release that lost a record or named a resident twice
         raise sync.SyncError("resident invariants broken, nothing published: " + "; ".join(problems[:5]))
     yield Output(built, metadata={"residents": report.residents, "review_pairs": report.review_pairs,
+                                  "model": report.model,
                                   "cut_pairs": report.cut_pairs, "candidate_pairs": report.candidate_pairs,
                                   **{f"seconds:{k}": v for k, v in report.seconds.items()}})
     yield AssetCheckResult(check_name="every_record_one_resident", passed=not problems,

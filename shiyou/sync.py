@@ -279,12 +279,13 @@ def assemble(con: duckdb.DuckDBPyConnection, plan: RunPlan, outcomes: list[Sourc
 
 
 def resolve(con: duckdb.DuckDBPyConnection, plan: RunPlan):
-    """Match the assembled records into residents (shiyou.matching.resolve); the trained model
-    is saved beside the database as match_model.json."""
+    """Match the assembled records into residents (shiyou.matching.resolve); the model is saved
+    beside the database as match_model.json. The previous release's model is reused while
+    matching.yaml allows (settings.retrain_after_days); SHIYOU_RETRAIN=1 trains anew."""
     from shiyou.matching.resolve import resolve_residents
 
     return resolve_residents(con, plan.previous_db, Path(plan.building) / "match_model.json",
-                             detected_on=plan.sync_date)
+                             detected_on=plan.sync_date, retrain=os.environ.get("SHIYOU_RETRAIN") == "1")
 
 
 def resident_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

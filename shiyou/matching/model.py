@@ -44,6 +44,9 @@ class Settings(_Strict):
     u_random_pairs: int = Field(1_000_000, gt=0)  # record pairs drawn to estimate u
     em_max_iterations: int = Field(100, gt=0)
     em_tolerance: float = Field(1e-6, gt=0)  # stop when no m, u or λ moves more than this
+    # A sync scores with the previous release's model while it is younger than this (days) and
+    # was trained on the same config, code and sources (train.fingerprint); 0: train every sync.
+    retrain_after_days: int = Field(30, ge=0)
     # Clustering (cluster.py): a match pair between two different anchor IDs is cut unless its
     # weight reaches this (bits); null: never joined.
     different_id_override_weight: float | None = None

@@ -12,6 +12,7 @@ Intermediate tables are dropped; nothing here imports Dagster.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,12 +40,13 @@ class ResolveReport:
     cut_pairs: int
     review_pairs: int
     seconds: dict[str, float] = field(default_factory=dict)
+    model: str = "trained"  # or "reused (trained on YYYY-MM-DD)"
 
     def lines(self) -> list[str]:
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
         return [f"matched {self.records} records into {self.residents} residents "
                 f"({self.candidate_pairs} candidate pairs, {self.review_pairs} for review, "
-                f"{self.cut_pairs} cut by cannot-link rules; {steps})"]
+                f"{self.cut_pairs} cut by cannot-link rules; model {self.model}; {steps})"]
 
 
 def links_sql(cfg: MatchingConfig, model: train.TrainedModel) -> str:
@@ -84,9 +86,49 @@ def review_queue_sql() -> str:
             f"WHERE k.decision = 'review' OR k.cut_by IS NOT NULL")
 
 
+def _previous_model(con, previous_db: str | None) -> tuple[train.TrainedModel, object] | None:
+    """The previous release's model and when it was trained, if it has one that can be read."""
+    if not previous_db:
+        return None
+    run(con, f"ATTACH {literal(previous_db)} AS prev_model (READ_ONLY)")
+    try:
+        if not table_exists(con, "match_model", "prev_model"):
+            return None
+        row = con.execute("SELECT CAST(model AS VARCHAR), trained_at FROM prev_model.match_model "
+                          "ORDER BY trained_at DESC LIMIT 1").fetchall()
+    finally:
+        run(con, "DETACH prev_model")
+    try:
+        return (train.TrainedModel.from_json(row[0][0]), row[0][1]) if row else None
+    except (ValueError, TypeError, KeyError):  # a model JSON from another version: train instead
+        return None
+
+
+def _choose_model(con, cfg: MatchingConfig, tables: blocking.Tables, previous_db: str | None, detected_on,
+                  retrain: bool) -> tuple[train.TrainedModel, str, object]:
+    """(model, how it was obtained, trained_at): the previous release's model while it may be
+    reused (train.reusable), else one trained on this sync's candidate pairs."""
+    sources = [r[0] for r in con.execute(f"SELECT DISTINCT source FROM {blocking.qname(tables.match_records)} "
+                                         f"ORDER BY 1").fetchall()]
+    current = train.fingerprint(cfg, sources)
+    today = dt.date.fromisoformat(str(detected_on)) if detected_on else None
+    previous = None if retrain else _previous_model(con, previous_db)
+    if previous and train.reusable(previous[0], current, today, cfg.settings.retrain_after_days):
+        model, trained_at = previous
+        # u_tf = frequency / N: N is today's number of records, whatever it was in training.
+        model.total_records = con.execute(f"SELECT count(*) FROM {blocking.qname(tables.match_records)}"
+                                          ).fetchall()[0][0]
+        return model, f"reused (trained on {model.trained_on})", trained_at
+    model = train.train(con, cfg, tables)
+    _drop(con, train.RANDOM_PAIRS, train.RANDOM_GAMMA)
+    model.fingerprint, model.trained_on = current, today.isoformat() if today else None
+    return model, "trained", None
+
+
 def _statistics(con, rep: blocking.BlockingReport, clu: cluster.ClusterReport,
-                decisions: dict[str, int]) -> list[tuple]:
-    rows = [("blocking_rule", r.rule, r.pairs, f"{r.first_pairs} new; {r.oversized_blocks} blocks over "
+                decisions: dict[str, int], model: tuple) -> list[tuple]:
+    rows = [model]
+    rows += [("blocking_rule", r.rule, r.pairs, f"{r.first_pairs} new; {r.oversized_blocks} blocks over "
              f"{r.max_block_size} skipped") for r in rep.rules]
     rows += [("cluster_size", str(n), k, "residents with this many source records") for n, k in clu.sizes.items()]
     for sources, n in con.execute("SELECT array_to_string(sources, '+'), count(*) FROM residents "
@@ -119,7 +161,7 @@ def _drop(con, *names: str) -> None:
 
 
 def resolve_residents(con, previous_db: str | None = None, model_path: Path | None = None,
-                      cfg: MatchingConfig | None = None, detected_on=None) -> ResolveReport:
+                      cfg: MatchingConfig | None = None, detected_on=None, retrain: bool = False) -> ResolveReport:
     cfg = cfg or load_matching_config()
     tables = blocking.Tables(records="source_records")
     secs: dict[str, float] = {}
@@ -135,8 +177,7 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
     t = lap("blocking", t)
     comparisons.compute_gamma(con, cfg, tables)
     t = lap("comparisons", t)
-    model = train.train(con, cfg, tables)
-    _drop(con, train.RANDOM_PAIRS, train.RANDOM_GAMMA)
+    model, how, trained_at = _choose_model(con, cfg, tables, previous_db, detected_on, retrain)
     t = lap("training", t)
     prep = predict.predict(con, cfg, model, tables)
     t = lap("scoring", t)
@@ -175,19 +216,25 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
               f"status_date, records, sources FROM residents")
     t = lap("residents", t)
     run(con, f"CREATE OR REPLACE TABLE review_queue AS {review_queue_sql()}")
-    stats = _statistics(con, brep, crep, prep.decisions)
+    age = 0
+    if how != "trained" and detected_on and model.trained_on:
+        age = (dt.date.fromisoformat(str(detected_on)) - dt.date.fromisoformat(model.trained_on)).days
+    stats = _statistics(con, brep, crep, prep.decisions,
+                        ("model", how.split(" ")[0], age, f"model {how}; value: its age in days"))
     run(con, "CREATE OR REPLACE TABLE match_statistics (kind VARCHAR, key VARCHAR, value BIGINT, note VARCHAR)")
     con.executemany("INSERT INTO match_statistics VALUES (?, ?, ?, ?)", stats)
     model_json = model.to_json()
     run(con, "CREATE OR REPLACE TABLE match_model (trained_at TIMESTAMP, model JSON)")
-    con.execute("INSERT INTO match_model VALUES (now()::TIMESTAMP, ?)", [model_json]).fetchall()
+    con.execute("INSERT INTO match_model VALUES (coalesce(CAST(? AS TIMESTAMP), now()::TIMESTAMP), ?)",
+                [trained_at, model_json]).fetchall()
     if model_path is not None:
         model_path.write_text(model_json, encoding="utf-8")
     _drop(con, *_SCRATCH)
     lap("publishing", t)
     n_review, n_residents = con.execute("SELECT (SELECT count(*) FROM review_queue), "
                                         "(SELECT count(*) FROM residents)").fetchall()[0]
-    return ResolveReport(brep.records, n_residents, brep.pairs, prep.decisions, crep.cut_pairs, n_review, secs)
+    return ResolveReport(brep.records, n_residents, brep.pairs, prep.decisions, crep.cut_pairs, n_review, secs,
+                         model=how)
 
 
 def report_json(rep: ResolveReport) -> str:

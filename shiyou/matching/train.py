@@ -2,6 +2,7 @@
 
     model = train(con, cfg, tables)          # match_records and match_gamma must exist
     Path("model.json").write_text(model.to_json())
+    reusable(previous, fingerprint(cfg, sources), today, cfg.settings.retrain_after_days)
 
 Everything that touches pairs is SQL generated from matching.yaml (a deterministic
 sample of random pairs, their levels, a GROUP BY over the gamma table); the EM runs
@@ -14,6 +15,8 @@ Levels are gamma values: -1 "not comparable" (weight 0, left out of m and u), th
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import math
 import time
@@ -25,6 +28,7 @@ from shiyou.matching import similarity
 from shiyou.matching.blocking import Tables, qname, scratch
 from shiyou.matching.comparisons import gamma_sql
 from shiyou.matching.model import Comparison, MatchingConfig
+from shiyou.paths import ROOT
 from shiyou.sql import quote_ident
 
 RANDOM_PAIRS = "match_random_pairs"
@@ -75,6 +79,8 @@ class TrainedModel:
     patterns: int = 0
     random_pairs: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    fingerprint: str = ""  # what it was trained on (see fingerprint()); "" in models before 2026-11-22
+    trained_on: str | None = None  # the sync date it was trained in (ISO)
 
     @property
     def prior_weight(self) -> float:
@@ -107,6 +113,37 @@ class TrainedModel:
     @classmethod
     def from_json(cls, text: str) -> TrainedModel:
         return cls.from_dict(json.loads(text))
+
+
+# The code that decides what a level means or how m and u are estimated: a model trained by
+# other code is not reused.
+_MODEL_CODE = ["shiyou/matching/comparisons.py", "shiyou/matching/train.py", "shiyou/matching/similarity.py",
+               "shiyou/matching/dialect.py"]
+
+
+def fingerprint(cfg: MatchingConfig, sources: list[str]) -> str:
+    """What a model depends on besides the data's day-to-day drift: the matching config, the code
+    above and which sources hold records (a source onboarded changes the mix of pairs)."""
+    h = hashlib.sha256(cfg.model_dump_json().encode("utf-8"))
+    for rel in _MODEL_CODE:
+        h.update((ROOT / rel).read_bytes())
+    h.update("\n".join(sorted(sources)).encode("utf-8"))
+    return h.hexdigest()[:16]
+
+
+def reusable(model: TrainedModel | None, current: str, today: dt.date | None, max_age_days: int) -> bool:
+    """May this sync score with ``model`` (the previous release's) instead of training?
+
+    Retraining every night re-estimates m and u from a slightly different sample, so pairs near a
+    threshold flip and residents split or merge with no change in their records (87 new residents
+    at 1M after two records were removed). Like a Splink user, shiyou trains, then scores with
+    the saved model until it is ``max_age_days`` old or what it was trained on changes.
+    """
+    if model is None or not model.fingerprint or model.fingerprint != current:
+        return False
+    if max_age_days <= 0 or today is None or model.trained_on is None:
+        return False
+    return (today - dt.date.fromisoformat(model.trained_on)).days < max_age_days
 
 
 # --- SQL -------------------------------------------------------------------------------

@@ -152,3 +152,32 @@ def test_resident_ids_are_stable_when_a_source_is_delivered_again(synced, tmp_pa
     assert by_type.get("new_resident", set()) == new_ids - old_ids
     assert by_type.get("resident_removed", set()) | by_type.get("resident_merged", set()) == old_ids - new_ids
     assert events, "dropping a delivered line changes at least one resident"
+
+    # The second sync scored with the first one's model (same config, code and sources, a day
+    # old): the same weights, so no pair flips on model noise, and it says so.
+    first = json.loads((wh / "current" / "match_model.json").read_text(encoding="utf-8"))
+    second = json.loads((wh2 / "current" / "match_model.json").read_text(encoding="utf-8"))
+    assert first["trained_on"] == second["trained_on"] == "2026-11-20" and first["fingerprint"] == second["fingerprint"]
+    assert first["comparisons"] == second["comparisons"]
+    with duckdb.connect(str(wh2 / "shiyou.duckdb"), read_only=True) as con2:
+        assert con2.execute("SELECT key, value FROM match_statistics WHERE kind = 'model'").fetchall() == [("reused", 1)]
+
+
+def test_shiyou_retrain_trains_a_new_model(synced, tmp_path, monkeypatch):
+    wh, _ = synced
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLES / "landing", landing)
+    src = next((landing / "labour").glob("*/*.csv"))
+    nxt = src.parent.parent / "2026-11-21"
+    nxt.mkdir()
+    (nxt / src.name.replace(src.parent.name.replace("-", ""), "20261121")).write_bytes(
+        src.read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[0] + b"\n")
+    wh2 = tmp_path / "warehouse"
+    shutil.copytree(wh, wh2, symlinks=True)
+    monkeypatch.setenv("SHIYOU_RETRAIN", "1")
+    code, lines = cli.run_sync(landing, wh2, None)
+    assert code == cli.EXIT_OK, lines
+    model = json.loads((wh2 / "current" / "match_model.json").read_text(encoding="utf-8"))
+    assert model["trained_on"] == "2026-11-21"
+    with duckdb.connect(str(wh2 / "shiyou.duckdb"), read_only=True) as con2:
+        assert con2.execute("SELECT key, value FROM match_statistics WHERE kind = 'model'").fetchall() == [("trained", 0)]

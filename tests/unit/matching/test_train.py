@@ -98,3 +98,28 @@ def test_em_without_candidate_pairs_keeps_its_start_and_stays_finite():
     res = em(np.zeros((0, 2), dtype=np.int64), np.zeros(0), [np.array([0.5, 0.5]), np.array([0.2, 0.8])])
     assert res.iterations == 0 and 0 < res.prior < 1
     assert all(np.isfinite(x).all() for x in res.m + res.u)
+
+
+def test_a_saved_model_is_reused_only_while_young_and_trained_on_the_same_things():
+    import datetime as dt
+
+    from shiyou.matching.train import fingerprint, reusable
+
+    cfg = load_matching_config()
+    sources = ["civil_affairs", "police"]
+    fp = fingerprint(cfg, sources)
+    assert fingerprint(cfg, list(reversed(sources))) == fp  # order of sources does not matter
+    assert fingerprint(cfg, sources + ["labour"]) != fp  # a source onboarded: retrain
+    changed = cfg.model_copy(deep=True)
+    changed.settings.em_tolerance = 1e-5
+    assert fingerprint(changed, sources) != fp  # any config change: retrain
+    model = TrainedModel([], 0.1, 10, 1, True, 0.0, fingerprint=fp, trained_on="2026-11-01")
+    day = dt.date(2026, 11, 21)
+    assert reusable(model, fp, day, 30)
+    assert not reusable(model, fp, day, 20)  # 20 days old
+    assert not reusable(model, fp, day, 0)  # 0: train every sync
+    assert not reusable(model, "other", day, 30)
+    assert not reusable(model, fp, None, 30)
+    assert not reusable(TrainedModel([], 0.1, 10, 1, True, 0.0), fp, day, 30)  # a model saved before fingerprints
+    back = TrainedModel.from_json(model.to_json())
+    assert (back.fingerprint, back.trained_on) == (fp, "2026-11-01")
