@@ -145,12 +145,14 @@ def _kept(side_sql: str, big: str, n: int) -> str:
     return f"SELECT k.* FROM ({side_sql}) AS k LEFT JOIN {big} AS b ON {on} WHERE b.k0 IS NULL"
 
 
-def _big(sides: list[str], n: int, limit: int) -> str:
-    """Keys whose block (records of every side with that key) is over the limit. A hash
-    aggregate then an anti-join: cheaper than a window count over every keyed record."""
+def _big(sides: list[str], n: int, limit: int, sizes: bool = False) -> str:
+    """Keys whose block (records of every side with that key) is over the limit (and, with
+    ``sizes``, the block's size). A hash aggregate then an anti-join: cheaper than a window
+    count over every keyed record."""
     keys = _key_cols(n)
     union = " UNION ALL ".join(f"SELECT {keys} FROM ({s}) AS s{i}" for i, s in enumerate(sides))
-    return f"SELECT {keys} FROM ({union}) AS u GROUP BY {keys} HAVING count(*) > {limit}"
+    size = ", count(*) AS block_size" if sizes else ""
+    return f"SELECT {keys}{size} FROM ({union}) AS u GROUP BY {keys} HAVING count(*) > {limit}"
 
 
 def _path_ctes(cfg: MatchingConfig, rule: BlockingRule, tables: Tables, dialect: str) -> tuple[list[str], list[int]]:
@@ -183,9 +185,26 @@ def _block_sides(rule: BlockingRule) -> list[str]:
     return ["SELECT * FROM kl", "SELECT * FROM kr"]
 
 
+def blocks_over_sql(cfg: MatchingConfig, rule: BlockingRule, tables: Tables = Tables(),
+                    dialect: str = "duckdb") -> str:
+    """The oversized blocks of a one-step rule: (k0 … kN, block_size). run_blocking materialises
+    it once and both skips (rule_sql's ``blocks_over``) and reports those blocks."""
+    lsql, rsql, n = _sides(cfg, rule, tables, dialect)
+    if rule.symmetric:
+        sides = [lsql]
+    elif rule.left.expand is not None:  # expanded left keys are probes: the block is the right side
+        sides = [rsql]
+    else:
+        sides = [lsql, rsql]
+    return _big(sides, n, cfg.max_block_size(rule), sizes=True)
+
+
 def rule_sql(cfg: MatchingConfig, rule: BlockingRule, tables: Tables = Tables(),
-             dialect: str = "duckdb") -> str:
-    """Candidate pairs of one rule: (record_no_l, record_no_r, rule) with no_l < no_r."""
+             dialect: str = "duckdb", blocks_over: str | None = None) -> str:
+    """Candidate pairs of one rule: (record_no_l, record_no_r, rule) with no_l < no_r.
+
+    blocks_over: a table of the rule's oversized blocks (blocks_over_sql) to skip, instead of
+    finding them inside the statement (the single-statement form, e.g. for Spark)."""
     name = literal(rule.name)
     limit = cfg.max_block_size(rule)
     if rule.shape == "path":
@@ -195,15 +214,16 @@ def rule_sql(cfg: MatchingConfig, rule: BlockingRule, tables: Tables = Tables(),
                 f"greatest(start_no, cur) AS record_no_r, {name} AS rule FROM {last}")
     lsql, rsql, n = _sides(cfg, rule, tables, dialect)
     on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n))
+    given = f"SELECT {_key_cols(n)} FROM {qname(blocks_over)}" if blocks_over else None
     if rule.symmetric:
-        return (f"WITH k AS ({lsql}), big AS ({_big(['SELECT * FROM k'], n, limit)}), "
+        return (f"WITH k AS ({lsql}), big AS ({given or _big(['SELECT * FROM k'], n, limit)}), "
                 f"kept AS ({_kept('SELECT * FROM k', 'big', n)}) "
                 f"SELECT l.record_no AS record_no_l, r.record_no AS record_no_r, {name} AS rule "
                 f"FROM kept AS l JOIN kept AS r ON {on} AND l.record_no < r.record_no")
     # Asymmetric: a block's size is its left records plus its right records — except when
     # the left is expanded: its variants are probes, the block is the right records alone.
     return (f"WITH kl AS ({lsql}), kr AS ({rsql}), "
-            f"big AS ({_big(_block_sides(rule), n, limit)}), "
+            f"big AS ({given or _big(_block_sides(rule), n, limit)}), "
             f"l2 AS ({_kept('SELECT * FROM kl', 'big', n)}), r2 AS ({_kept('SELECT * FROM kr', 'big', n)}) "
             f"SELECT DISTINCT least(l.record_no, r.record_no) AS record_no_l, "
             f"greatest(l.record_no, r.record_no) AS record_no_r, {name} AS rule "
@@ -322,6 +342,9 @@ def mask_key(value) -> str:
     return s if len(s) <= 1 else s[0] + "*" * (len(s) - 1)
 
 
+BLOCKS_OVER = "match_blocks_over"  # one rule's oversized blocks, while that rule runs
+
+
 def run(con, sql: str) -> None:
     """Execute one statement and finish its result (DuckDB 2.0 refuses other work until then)."""
     con.execute(sql).fetchall()
@@ -343,21 +366,38 @@ def run_blocking(con, cfg: MatchingConfig, tables: Tables = Tables()) -> Blockin
     run(con, f"CREATE OR REPLACE TEMP TABLE {qname(tables.rule_pairs)} "
              f"(record_no_l BIGINT, record_no_r BIGINT, rule VARCHAR)")
     reports = []
+    top = max(cfg.settings.oversize_report_limit, 1)
     for rule in cfg.blocking:
         t = time.perf_counter()
-        run(con, f"INSERT INTO {qname(tables.rule_pairs)} {rule_sql(cfg, rule, tables)}")
-        rep = RuleReport(rule.name, rule.scope, cfg.max_block_size(rule), seconds=time.perf_counter() - t)
-        t = time.perf_counter()
+        if rule.shape == "path":
+            check_first = 0.0
+            run(con, f"INSERT INTO {qname(tables.rule_pairs)} {rule_sql(cfg, rule, tables)}")
+            seconds = time.perf_counter() - t
+            t = time.perf_counter()
+            over = con.execute(f"SELECT *, count(*) OVER () AS n_blocks, sum(block_size) OVER () AS n_records "
+                               f"FROM ({oversize_sql(cfg, rule, tables)}) AS o ORDER BY block_size DESC "
+                               f"LIMIT {top}").fetchall()
+            keys = [row[2:-3] for row in over]
+        else:
+            # The oversized blocks are found once: the pair statement skips them, the report lists them.
+            scratch(con, BLOCKS_OVER, blocks_over_sql(cfg, rule, tables))
+            check_first = time.perf_counter() - t
+            t = time.perf_counter()
+            run(con, f"INSERT INTO {qname(tables.rule_pairs)} {rule_sql(cfg, rule, tables, blocks_over=BLOCKS_OVER)}")
+            seconds = time.perf_counter() - t
+            t = time.perf_counter()
+            over = con.execute(f"SELECT *, count(*) OVER () AS n_blocks, sum(block_size) OVER () AS n_records "
+                               f"FROM {qname(BLOCKS_OVER)} ORDER BY block_size DESC LIMIT {top}").fetchall()
+            keys = [row[:-3] for row in over]
+        rep = RuleReport(rule.name, rule.scope, cfg.max_block_size(rule), seconds=seconds)
         # Only the largest few blocks' keys leave the engine, and only to be masked here.
-        over = con.execute(f"SELECT *, count(*) OVER () AS n_blocks, sum(block_size) OVER () AS n_records "
-                           f"FROM ({oversize_sql(cfg, rule, tables)}) AS o ORDER BY block_size DESC "
-                           f"LIMIT {max(cfg.settings.oversize_report_limit, 1)}").fetchall()
         if over:
             rep.oversized_blocks, rep.oversized_records = over[0][-2], int(over[0][-1])
-        rep.largest_blocks = [("|".join(mask_key(v) for v in row[2:-3] if v is not None), row[-3])
-                              for row in over[: cfg.settings.oversize_report_limit]]
-        rep.check_seconds = time.perf_counter() - t
+        rep.largest_blocks = [("|".join(mask_key(v) for v in k if v is not None), row[-3])
+                              for k, row in zip(keys, over[: cfg.settings.oversize_report_limit])]
+        rep.check_seconds = check_first + time.perf_counter() - t
         reports.append(rep)
+    run(con, f"DROP TABLE IF EXISTS {qname(BLOCKS_OVER)}")
     t = time.perf_counter()
     scratch(con, tables.pairs, pairs_sql(cfg, tables))
     union_seconds = time.perf_counter() - t
