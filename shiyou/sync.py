@@ -1,7 +1,8 @@
 """The nightly sync as plain steps; the Dagster assets call these, in this order.
 
 1. `open_run`     find the deliveries of the sync date, start a release beside the live one
-2. `ingest_source` per source: load its delivery, or keep its last good snapshot
+2. `ingest_sources` every source, two at a time (`ingest_source` each): load its delivery,
+                 or keep its last good snapshot
 3. `assemble`     the published tables: source_records, quarantine, deliveries, sync_runs
 4. `publish`      Parquet + masked views, then the atomic swap
 
@@ -15,7 +16,7 @@ import datetime as dt
 import json
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import yaml
 
 from shiyou.contracts.model import SourceContract, default_contracts
 from shiyou.contracts.readers import DeliveryRefused
-from shiyou.ingest import landing
+from shiyou.ingest import dictionaries, landing
 from shiyou.ingest.delivery import (DeliveryResult, ingest_file, quarantine_table, records_table,
                                     sha256_of)
 from shiyou.paths import SCHEMAS_DIR
@@ -236,7 +237,10 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     """
     def size(c: SourceContract) -> int:
         path = plan.sources[c.source].path
-        return Path(path).stat().st_size if path and plan.sources[c.source].action == "load" else 0
+        try:
+            return Path(path).stat().st_size if path and plan.sources[c.source].action == "load" else 0
+        except OSError:  # gone since the plan: ingest_source refuses it with a clear message
+            return 0
 
     # Every connection is opened here, before any source starts, and closed after all are done:
     # opening a connection (re)registers the Python client's scan functions in the database's
@@ -244,12 +248,24 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     # not exist", seen about once in 150 runs).
     cons = {c.source: staging_connect(plan) for c in contracts}
     try:
+        if contracts:
+            dictionaries.prepare(next(iter(cons.values())), plan.previous_db)
         if workers <= 1 or len(contracts) <= 1:
             return [ingest_source(cons[c.source], plan, c) for c in contracts]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
+        try:
             futures = {c.source: pool.submit(ingest_source, cons[c.source], plan, c)
                        for c in sorted(contracts, key=size, reverse=True)}
+            # A source that raises (a bug: a bad file is refused, not raised) stops the sources
+            # not yet started; the ones running finish, then the error is raised.
+            done, _ = wait(futures.values(), return_when=FIRST_EXCEPTION)
+            failed = next((f for f in done if f.exception() is not None), None)
+            if failed is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise failed.exception()
             return [futures[c.source].result() for c in contracts]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         for con in cons.values():
             con.close()

@@ -59,6 +59,15 @@ def table(kind: str) -> str:
     return f"_dictionary_{kind}"
 
 
+def prepare(con: duckdb.DuckDBPyConnection, previous_db: str | None) -> None:
+    """Create both dictionaries, seeded from the previous release, before any source runs: a
+    source whose tables are created empty fills with no previous release, and whether it or a
+    loading source came first would otherwise decide whether yesterday's dictionary is carried."""
+    with _FILL_LOCK:
+        for kind in ("names", "addresses"):
+            _ensure(con, kind, previous_db)
+
+
 def _ensure(con: duckdb.DuckDBPyConnection, kind: str, previous_db: str | None) -> None:
     t = quote_ident(table(kind))
     if table_exists(con, table(kind)):

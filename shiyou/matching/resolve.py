@@ -108,7 +108,7 @@ def _choose_model(con, cfg: MatchingConfig, tables: blocking.Tables, previous_db
                   retrain: bool) -> tuple[train.TrainedModel, str, object]:
     """(model, how it was obtained, trained_at): the previous release's model while it may be
     reused (train.reusable), else one trained on this sync's candidate pairs."""
-    sources = [r[0] for r in con.execute(f"SELECT DISTINCT source FROM {blocking.qname(tables.match_records)} "
+    sources = [r[0] for r in con.execute(f"SELECT DISTINCT source FROM {blocking.qname(tables.records)} "
                                          f"ORDER BY 1").fetchall()]
     current = train.fingerprint(cfg, sources)
     today = dt.date.fromisoformat(str(detected_on)) if detected_on else None

@@ -115,18 +115,27 @@ class TrainedModel:
         return cls.from_dict(json.loads(text))
 
 
-# The code that decides what a level means or how m and u are estimated: a model trained by
-# other code is not reused.
-_MODEL_CODE = ["shiyou/matching/comparisons.py", "shiyou/matching/train.py", "shiyou/matching/similarity.py",
-               "shiyou/matching/dialect.py"]
+# The code that decides which pairs training sees, what a level means and how m and u are
+# estimated: a model trained by other code is not reused. (The standardisers that make the
+# compared columns count too: their version is the dictionaries'.)
+_MODEL_CODE = ["shiyou/matching/blocking.py", "shiyou/matching/comparisons.py", "shiyou/matching/dialect.py",
+               "shiyou/matching/model.py", "shiyou/matching/similarity.py", "shiyou/matching/train.py"]
+# Settings that decide what is done with a model's weights, not the weights: changing them
+# does not call for a new model.
+_NOT_TRAINING = {"match_probability", "review_probability", "retrain_after_days", "oversize_report_limit",
+                 "different_id_override_weight"}
 
 
 def fingerprint(cfg: MatchingConfig, sources: list[str]) -> str:
-    """What a model depends on besides the data's day-to-day drift: the matching config, the code
-    above and which sources hold records (a source onboarded changes the mix of pairs)."""
-    h = hashlib.sha256(cfg.model_dump_json().encode("utf-8"))
+    """What a model depends on besides the data's day-to-day drift: the matching config (but the
+    decision thresholds), the code above, the standardisers' version and which sources hold
+    records (a source onboarded changes the mix of pairs)."""
+    from shiyou.ingest.dictionaries import version as standardiser_version
+
+    h = hashlib.sha256(cfg.model_dump_json(exclude={"settings": _NOT_TRAINING}).encode("utf-8"))
     for rel in _MODEL_CODE:
         h.update((ROOT / rel).read_bytes())
+    h.update(standardiser_version().encode("utf-8"))
     h.update("\n".join(sorted(sources)).encode("utf-8"))
     return h.hexdigest()[:16]
 
@@ -143,7 +152,8 @@ def reusable(model: TrainedModel | None, current: str, today: dt.date | None, ma
         return False
     if max_age_days <= 0 or today is None or model.trained_on is None:
         return False
-    return (today - dt.date.fromisoformat(model.trained_on)).days < max_age_days
+    # A sync for an earlier date (a backfill) does not score with a model trained on later data.
+    return 0 <= (today - dt.date.fromisoformat(model.trained_on)).days < max_age_days
 
 
 # --- SQL -------------------------------------------------------------------------------

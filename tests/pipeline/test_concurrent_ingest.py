@@ -52,6 +52,41 @@ def test_two_sources_at_a_time_build_exactly_what_one_at_a_time_builds(tmp_path)
         assert con.execute(f"SELECT count(*) - count(DISTINCT v) FROM b.{t}").fetchall()[0][0] == 0
 
 
+def test_on_a_second_sync_too_kept_sources_and_carried_dictionaries_are_the_serial_ones(sample_warehouse, tmp_path):
+    """The keep path (each source attaches the previous release under its own name) and the
+    dictionaries carried from it, serial against concurrent."""
+    import shutil
+
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLES / "landing", landing)
+    src = next((landing / "labour").glob("*/*.csv"))  # labour re-delivers the next day, a line less
+    nxt = src.parent.parent / "2026-11-21"
+    nxt.mkdir()
+    (nxt / src.name.replace(src.parent.name.replace("-", ""), "20261121")).write_bytes(
+        src.read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[0] + b"\n")
+    runs = {}
+    for workers in (1, 2):
+        wh = tmp_path / f"wh{workers}"
+        shutil.copytree(sample_warehouse, wh, symlinks=True)
+        runs[workers] = _ingest(landing, wh, workers)
+    (serial, s_out), (both, c_out) = runs[1], runs[2]
+    assert [o.action for o in c_out] == ["kept", "kept", "loaded", "kept", "kept"]
+    assert [(o.action, o.records, o.quarantined, o.snapshot_date) for o in c_out] == \
+        [(o.action, o.records, o.quarantined, o.snapshot_date) for o in s_out]
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS a (READ_ONLY)", [str(Path(serial.building) / "shiyou.duckdb")]).fetchall()
+    con.execute("ATTACH ? AS b (READ_ONLY)", [str(Path(both.building) / "shiyou.duckdb")]).fetchall()
+    con.execute("ATTACH ? AS prev (READ_ONLY)", [str(sample_warehouse / "shiyou.duckdb")]).fetchall()
+    for t in _tables(con):
+        q = f'"{t}"'
+        differ = con.execute(f"SELECT (SELECT count(*) FROM (FROM a.{q} EXCEPT ALL FROM b.{q})), "
+                             f"(SELECT count(*) FROM (FROM b.{q} EXCEPT ALL FROM a.{q}))").fetchall()[0]
+        assert differ == (0, 0), t
+    # yesterday's dictionary is carried whole (nothing in it is parsed again)
+    for t in ("_dictionary_names", "_dictionary_addresses"):
+        assert con.execute(f"SELECT count(*) FROM (FROM prev.{t} EXCEPT FROM b.{t})").fetchall()[0][0] == 0
+
+
 def test_one_source_materialises_alone(tmp_path):
     landing, wh = tmp_path / "landing", tmp_path / "wh"
     make_day(landing, dt.date(2026, 11, 18))

@@ -63,8 +63,10 @@ def test_a_department_a_day_late_does_not_change_the_phone(late):
     assert _golden(records(late))["phone"] == _golden(records(None))["phone"] == "13800000002"
 
 
-def test_a_stale_source_loses_the_phone():
-    stale = TODAY - dt.timedelta(days=golden.STALE_AFTER_DAYS + 1)
+@pytest.mark.parametrize("days_older, winner", [(golden.STALE_AFTER_DAYS, "labour:1"),
+                                                (golden.STALE_AFTER_DAYS + 1, "police:1")])
+def test_a_stale_source_loses_the_phone(days_older, winner):
+    old = TODAY - dt.timedelta(days=days_older)
     g = _golden([_record("police:1", "police", "13800000001", dt.date(2015, 3, 1)),
-                 _record("labour:1", "labour", "13800000002", dt.date(2019, 6, 1), snapshot=stale)])
-    assert g["phone"] == "13800000001" and g["provenance"]["phone"] == "police:1"
+                 _record("labour:1", "labour", "13800000002", dt.date(2019, 6, 1), snapshot=old)])
+    assert g["provenance"]["phone"] == winner

@@ -112,7 +112,14 @@ def test_a_saved_model_is_reused_only_while_young_and_trained_on_the_same_things
     assert fingerprint(cfg, sources + ["labour"]) != fp  # a source onboarded: retrain
     changed = cfg.model_copy(deep=True)
     changed.settings.em_tolerance = 1e-5
-    assert fingerprint(changed, sources) != fp  # any config change: retrain
+    assert fingerprint(changed, sources) != fp  # a change to what training does: retrain
+    changed = cfg.model_copy(deep=True)
+    changed.settings.match_probability = 0.995
+    changed.settings.retrain_after_days = 7
+    assert fingerprint(changed, sources) == fp  # a decision threshold: the same weights serve
+    changed = cfg.model_copy(deep=True)
+    changed.comparisons[0].levels[1].sql = "l.id_number = r.id_number AND true"
+    assert fingerprint(changed, sources) != fp  # what a level means
     model = TrainedModel([], 0.1, 10, 1, True, 0.0, fingerprint=fp, trained_on="2026-11-01")
     day = dt.date(2026, 11, 21)
     assert reusable(model, fp, day, 30)
@@ -120,6 +127,7 @@ def test_a_saved_model_is_reused_only_while_young_and_trained_on_the_same_things
     assert not reusable(model, fp, day, 0)  # 0: train every sync
     assert not reusable(model, "other", day, 30)
     assert not reusable(model, fp, None, 30)
+    assert not reusable(model, fp, dt.date(2026, 10, 31), 30)  # a backfill before the training date
     assert not reusable(TrainedModel([], 0.1, 10, 1, True, 0.0), fp, day, 30)  # a model saved before fingerprints
     back = TrainedModel.from_json(model.to_json())
     assert (back.fingerprint, back.trained_on) == (fp, "2026-11-01")
