@@ -24,9 +24,20 @@ def _ingest(landing: Path, warehouse: Path, workers: int) -> tuple[sync.RunPlan,
     return plan, sync.ingest_sources(plan, CONTRACTS, workers=workers)
 
 
-def _tables(con) -> list[str]:
-    return [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'a' "
-                                      "ORDER BY 1").fetchall()]
+def _compare(serial: sync.RunPlan, both: sync.RunPlan) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
+    """A connection with both releases being built attached (a, b); asserts every table of a
+    holds exactly the rows of the same table in b. Returns it and the table names."""
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS a (READ_ONLY)", [str(Path(serial.building) / "shiyou.duckdb")]).fetchall()
+    con.execute("ATTACH ? AS b (READ_ONLY)", [str(Path(both.building) / "shiyou.duckdb")]).fetchall()
+    names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'a' "
+                                       "ORDER BY 1").fetchall()]
+    for t in names:
+        q = f'"{t}"'
+        differ = con.execute(f"SELECT (SELECT count(*) FROM (FROM a.{q} EXCEPT ALL FROM b.{q})), "
+                             f"(SELECT count(*) FROM (FROM b.{q} EXCEPT ALL FROM a.{q}))").fetchall()[0]
+        assert differ == (0, 0), t
+    return con, names
 
 
 def test_two_sources_at_a_time_build_exactly_what_one_at_a_time_builds(tmp_path):
@@ -36,17 +47,9 @@ def test_two_sources_at_a_time_build_exactly_what_one_at_a_time_builds(tmp_path)
     assert [o.source for o in c_out] == [c.source for c in CONTRACTS]
     assert [(o.action, o.records, o.quarantined, o.rule_counts) for o in c_out] == \
         [(o.action, o.records, o.quarantined, o.rule_counts) for o in s_out]
-    con = duckdb.connect()
-    con.execute("ATTACH ? AS a (READ_ONLY)", [str(Path(serial.building) / "shiyou.duckdb")]).fetchall()
-    con.execute("ATTACH ? AS b (READ_ONLY)", [str(Path(both.building) / "shiyou.duckdb")]).fetchall()
-    names = _tables(con)
+    con, names = _compare(serial, both)
     assert {records_table(c.source) for c in CONTRACTS} <= set(names)
     assert {"_dictionary_names", "_dictionary_addresses"} <= set(names)
-    for t in names:
-        q = f'"{t}"'
-        differ = con.execute(f"SELECT (SELECT count(*) FROM (FROM a.{q} EXCEPT ALL FROM b.{q})), "
-                             f"(SELECT count(*) FROM (FROM b.{q} EXCEPT ALL FROM a.{q}))").fetchall()[0]
-        assert differ == (0, 0), t
     # the dictionaries are shared by the concurrent sources: each value normalised and stored once
     for t in ("_dictionary_names", "_dictionary_addresses"):
         assert con.execute(f"SELECT count(*) - count(DISTINCT v) FROM b.{t}").fetchall()[0][0] == 0
@@ -73,15 +76,8 @@ def test_on_a_second_sync_too_kept_sources_and_carried_dictionaries_are_the_seri
     assert [o.action for o in c_out] == ["kept", "kept", "loaded", "kept", "kept"]
     assert [(o.action, o.records, o.quarantined, o.snapshot_date) for o in c_out] == \
         [(o.action, o.records, o.quarantined, o.snapshot_date) for o in s_out]
-    con = duckdb.connect()
-    con.execute("ATTACH ? AS a (READ_ONLY)", [str(Path(serial.building) / "shiyou.duckdb")]).fetchall()
-    con.execute("ATTACH ? AS b (READ_ONLY)", [str(Path(both.building) / "shiyou.duckdb")]).fetchall()
+    con, _ = _compare(serial, both)
     con.execute("ATTACH ? AS prev (READ_ONLY)", [str(sample_warehouse / "shiyou.duckdb")]).fetchall()
-    for t in _tables(con):
-        q = f'"{t}"'
-        differ = con.execute(f"SELECT (SELECT count(*) FROM (FROM a.{q} EXCEPT ALL FROM b.{q})), "
-                             f"(SELECT count(*) FROM (FROM b.{q} EXCEPT ALL FROM a.{q}))").fetchall()[0]
-        assert differ == (0, 0), t
     # yesterday's dictionary is carried whole (nothing in it is parsed again)
     for t in ("_dictionary_names", "_dictionary_addresses"):
         assert con.execute(f"SELECT count(*) FROM (FROM prev.{t} EXCEPT FROM b.{t})").fetchall()[0][0] == 0
