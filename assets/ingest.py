@@ -91,7 +91,6 @@ def source_records(context: AssetExecutionContext, sync_plan: sync.RunPlan):
     checks: dict[str, set[str]] = {}
     for key in context.selected_asset_check_keys:
         checks.setdefault(key.asset_key.to_user_string(), set()).add(key.name)
-    outcomes = sync.ingest_sources(sync_plan, chosen)
+    outcomes = sync.ingest_sources(sync_plan, chosen, on_done=lambda o: context.log.info(o.message))
     for contract, outcome in zip(chosen, outcomes):
-        context.log.info(outcome.message)
         yield from _outcome_events(contract, outcome, checks.get(f"{contract.source}_records", set()))

@@ -16,7 +16,8 @@ import datetime as dt
 import json
 import os
 import shutil
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -225,9 +226,11 @@ def ingest_source(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: Sourc
     return SourceOutcome(contract.source, "unchanged" if unchanged else "kept", msg, snap, records=n, quarantined=q)
 
 
-def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int = INGEST_WORKERS) -> list[SourceOutcome]:
+def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int = INGEST_WORKERS,
+                   on_done: Callable[[SourceOutcome], None] | None = None) -> list[SourceOutcome]:
     """``ingest_source`` for several sources at once, each on its own connection; outcomes in
-    the order of ``contracts``.
+    the order of ``contracts``. ``on_done`` is called with each outcome as its source finishes
+    (in the calling thread: it may log).
 
     A source's ingest alternates between DuckDB (which releases the GIL and uses every core)
     and Python (reading checks, the name and address normalisers, validation), so one source
@@ -250,19 +253,24 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     try:
         if contracts:
             dictionaries.prepare(next(iter(cons.values())), plan.previous_db)
+        done = on_done or (lambda outcome: None)
         if workers <= 1 or len(contracts) <= 1:
-            return [ingest_source(cons[c.source], plan, c) for c in contracts]
+            outcomes = []
+            for c in contracts:
+                outcomes.append(ingest_source(cons[c.source], plan, c))
+                done(outcomes[-1])
+            return outcomes
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
         try:
             futures = {c.source: pool.submit(ingest_source, cons[c.source], plan, c)
                        for c in sorted(contracts, key=size, reverse=True)}
-            # A source that raises (a bug: a bad file is refused, not raised) stops the sources
-            # not yet started; the ones running finish, then the error is raised.
-            done, _ = wait(futures.values(), return_when=FIRST_EXCEPTION)
-            failed = next((f for f in done if f.exception() is not None), None)
-            if failed is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise failed.exception()
+            for future in as_completed(futures.values()):
+                if future.exception() is not None:
+                    # A source that raises (a bug: a bad file is refused, not raised) stops the
+                    # sources not yet started; the ones running finish, then the error is raised.
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise future.exception()
+                done(future.result())
             return [futures[c.source].result() for c in contracts]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

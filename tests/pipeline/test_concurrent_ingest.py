@@ -19,9 +19,9 @@ from tests.pipeline.landing import make_day
 CONTRACTS = list(default_contracts())
 
 
-def _ingest(landing: Path, warehouse: Path, workers: int) -> tuple[sync.RunPlan, list[sync.SourceOutcome]]:
+def _ingest(landing: Path, warehouse: Path, workers: int, on_done=None) -> tuple[sync.RunPlan, list[sync.SourceOutcome]]:
     plan = sync.open_run(landing, warehouse, None)
-    return plan, sync.ingest_sources(plan, CONTRACTS, workers=workers)
+    return plan, sync.ingest_sources(plan, CONTRACTS, workers=workers, on_done=on_done)
 
 
 def _compare(serial: sync.RunPlan, both: sync.RunPlan) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
@@ -42,9 +42,12 @@ def _compare(serial: sync.RunPlan, both: sync.RunPlan) -> tuple[duckdb.DuckDBPyC
 
 def test_two_sources_at_a_time_build_exactly_what_one_at_a_time_builds(tmp_path):
     serial, s_out = _ingest(SAMPLES / "landing", tmp_path / "serial", workers=1)
-    both, c_out = _ingest(SAMPLES / "landing", tmp_path / "concurrent", workers=2)
-    # outcomes come back in contract order, whatever order the sources finished in
+    finished: list[sync.SourceOutcome] = []
+    both, c_out = _ingest(SAMPLES / "landing", tmp_path / "concurrent", workers=2, on_done=finished.append)
+    # outcomes come back in contract order, whatever order the sources finished in; each was
+    # reported once as it finished
     assert [o.source for o in c_out] == [c.source for c in CONTRACTS]
+    assert sorted(finished, key=lambda o: o.source) == c_out
     assert [(o.action, o.records, o.quarantined, o.rule_counts) for o in c_out] == \
         [(o.action, o.records, o.quarantined, o.rule_counts) for o in s_out]
     con, names = _compare(serial, both)
@@ -96,3 +99,25 @@ def test_one_source_materialises_alone(tmp_path):
     assert (outcome.source, outcome.action, outcome.records) == ("police", "loaded", 3)
     checks = {(c.asset_key.to_user_string(), c.check_name, c.passed) for c in result.get_asset_check_evaluations()}
     assert checks == {("police_records", "rows_conserved", True), ("police_records", "standard_rules", True)}
+
+
+def test_a_source_that_raises_fails_the_ingest_with_its_own_error(tmp_path, monkeypatch):
+    """A bad file is refused, not raised; an exception is a bug, and it must surface as itself
+    (not as a cancelled neighbour), with the sources not yet started left unstarted."""
+    real, started = sync.ingest_source, []
+
+    def ingest_source(con, plan, contract):
+        started.append(contract.source)
+        if contract.source == "police":
+            raise RuntimeError("a bug in police")
+        return real(con, plan, contract)
+
+    monkeypatch.setattr(sync, "ingest_source", ingest_source)
+    plan = sync.open_run(SAMPLES / "landing", tmp_path / "wh", None)
+    try:
+        sync.ingest_sources(plan, CONTRACTS, workers=2)
+    except RuntimeError as err:
+        assert str(err) == "a bug in police"
+    else:
+        raise AssertionError("the error was swallowed")
+    assert "police" in started and len(started) < len(CONTRACTS)  # the sources not started were cancelled
