@@ -156,7 +156,8 @@ def _big(sides: list[str], n: int, limit: int, sizes: bool = False) -> str:
 
 
 def _path_ctes(cfg: MatchingConfig, rule: BlockingRule, tables: Tables, dialect: str) -> tuple[list[str], list[int]]:
-    """CTEs p0 … pN: (start_no, cur) after each hop; f_i / t_i the from- and to-keys of hop i.
+    """CTEs p0 … pN: (start_no, cur) after each hop; f_i / t_i the from- and to-keys of hop i,
+    s_i the keys each start has reached.
 
     A hop's block is the set of records with one key value meeting the hop's ``where``;
     a block over the rule's max size is not followed (a shared landline, a big household).
@@ -173,9 +174,14 @@ def _path_ctes(cfg: MatchingConfig, rule: BlockingRule, tables: Tables, dialect:
         ctes.append(f"f{i} AS ({_keyed_sql(cfg, rule, hop.keys, None, tables, dialect)})")
         ctes.append(f"t{i} AS (SELECT * FROM ({to}) AS t0 LEFT JOIN (SELECT {_key_cols(n)}, count(*) AS n "
                     f"FROM ({to}) AS t1 GROUP BY {_key_cols(n)}) AS c USING ({_key_cols(n)}))")
-        ctes.append(f"p{i} AS (SELECT DISTINCT p.start_no, t.record_no AS cur FROM p{i - 1} AS p "
-                    f"JOIN f{i} AS f ON f.record_no = p.cur JOIN t{i} AS t ON {on} "
-                    f"WHERE t.n <= {limit} AND t.record_no <> p.start_no)")
+        # The start and the keys it has reached, first (DISTINCT: also a fence the join
+        # optimiser does not reorder across): with the three relations in one join, a bad
+        # cardinality estimate once paired every target with every start on the inequality
+        # below (a nested-loop join of 478M rows, 130 s at 100k residents, instead of 0.03 s).
+        ctes.append(f"s{i} AS (SELECT DISTINCT p.start_no, {_key_cols(n, 'f.')} FROM p{i - 1} AS p "
+                    f"JOIN f{i} AS f ON f.record_no = p.cur)")
+        ctes.append(f"p{i} AS (SELECT DISTINCT f.start_no, t.record_no AS cur FROM s{i} AS f "
+                    f"JOIN t{i} AS t ON {on} WHERE t.n <= {limit} AND t.record_no <> f.start_no)")
     return ctes, widths
 
 
