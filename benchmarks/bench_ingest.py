@@ -38,8 +38,11 @@ def ensure_district(residents: int, seed: int, date: str, dirt: float) -> tuple[
     return out, time.perf_counter() - t0
 
 
-def run_sync(landing: Path, warehouse: Path) -> tuple[float, float, str]:
-    shutil.rmtree(warehouse, ignore_errors=True)
+def run_sync(landing: Path, warehouse: Path, fresh: bool = True) -> tuple[float, float, str]:
+    """`shiyou sync` in a child process: (wall s, its peak RSS GB, stdout). ``fresh``: on an empty
+    warehouse (else on the one there: a nightly run)."""
+    if fresh:
+        shutil.rmtree(warehouse, ignore_errors=True)
     out, err = BENCH / "sync.out", BENCH / "sync.err"
     with out.open("w") as fo, err.open("w") as fe:
         t0 = time.perf_counter()

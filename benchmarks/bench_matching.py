@@ -5,6 +5,8 @@
 1. Generates the district once (cached under .bench/, as bench_ingest.py) and runs the
    real `shiyou sync` on a fresh warehouse in a child process: wall time and peak RSS of
    the whole sync (ingest + standardise + match + publish).
+   ``--second-night``: then a nightly sync on a copy of that warehouse (the next day's files,
+   a line less each, the xlsx unchanged): its time and the change events it records.
 2. Re-runs shiyou's linking step alone (blocking, comparisons, training, scoring,
    clustering, golden records) in-process on a copy of the published database, timed.
 3. Scores residents against the generator's truth: pairwise precision / recall / F1 over
@@ -19,6 +21,7 @@ Results: a Markdown table on stdout and a JSON line in .bench/matching.jsonl.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -58,6 +61,32 @@ def linking_alone(warehouse: Path) -> dict[str, float]:
     return {"total": round(total, 2), **rep.seconds}
 
 
+def second_night(district: Path, warehouse: Path, date: str) -> dict:
+    """A nightly sync on the published warehouse: the next day's deliveries, each text file one
+    line shorter (so it is a new file), the xlsx unchanged (that source keeps its snapshot).
+    Wall time, peak RSS, the change events it records and whether the model was reused."""
+    nxt = (dt.date.fromisoformat(date) + dt.timedelta(days=1)).isoformat()
+    work = BENCH / "second-night"
+    shutil.rmtree(work, ignore_errors=True)
+    for f in (district / "landing").glob(f"*/{date}/*"):
+        target = work / "landing" / f.parent.parent.name / nxt / f.name.replace(date.replace("-", ""),
+                                                                                   nxt.replace("-", ""))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if f.suffix == ".xlsx":
+            shutil.copyfile(f, target)
+        else:
+            target.write_bytes(f.read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[0] + b"\n")
+    wh = work / "warehouse"
+    shutil.copytree(warehouse, wh, symlinks=True)
+    wall, rss, _ = run_sync(work / "landing", wh, fresh=False)
+    with duckdb.connect(str(wh / "shiyou.duckdb"), read_only=True) as con:
+        events = dict(con.execute("SELECT event_type, count(*) FROM change_events GROUP BY 1 ORDER BY 1").fetchall())
+        model = con.execute("SELECT key FROM match_statistics WHERE kind = 'model'").fetchall()
+    shutil.rmtree(work, ignore_errors=True)
+    return {"seconds": round(wall, 1), "peak_gb": round(rss, 2), "change_events": events,
+            "model": model[0][0] if model else None}
+
+
 def load_truth(con, truth: Path) -> None:
     con.execute("CREATE OR REPLACE TABLE truth AS SELECT source || ':' || record_id AS record_uid, person_id "
                 "FROM read_csv(?, all_varchar = true)", [str(truth / "truth.csv")]).fetchall()
@@ -89,6 +118,8 @@ def main() -> int:
     ap.add_argument("--dirt", type=float, default=1.0)
     ap.add_argument("--splink", action="store_true", help="run the Splink 5 baseline too (needs .venv-splink)")
     ap.add_argument("--reuse", action="store_true", help="reuse the last synced warehouse of this district")
+    ap.add_argument("--second-night", action="store_true",
+                    help="then sync the next day's deliveries (a line less each) on a copy of the warehouse")
     args = ap.parse_args()
     district, _ = ensure_district(args.residents, args.seed, args.date, args.dirt)
     wh = BENCH / f"wh-{args.residents}-s{args.seed}-d{args.dirt:g}"
@@ -118,6 +149,8 @@ def main() -> int:
     out["deceased_recall"] = round(dead[1] / dead[0], 5) if dead[0] else None
     out["exact_id"] = pairwise(con, "SELECT record_uid, CASE WHEN id_valid THEN id_number ELSE record_uid END "
                                     "AS cluster_id FROM wh.source_records")
+    if args.second_night:
+        out["second_night"] = second_night(district, wh, args.date)
     if args.splink:
         if not SPLINK_PY.exists():
             sys.exit("Splink venv missing: python3.11 -m venv .venv-splink && "
@@ -148,6 +181,10 @@ def main() -> int:
     print(f"full sync {out['sync_seconds']} s, peak {out['sync_peak_gb']} GB; shiyou linking {linking['total']} s "
           f"({', '.join(f'{k} {v}' for k, v in linking.items() if k != 'total')})"
           + (f"; Splink linking {out['splink_linking_seconds']['total']} s" if "splink" in out else ""))
+    if "second_night" in out:
+        n = out["second_night"]
+        print(f"second night: {n['seconds']} s, peak {n['peak_gb']} GB, model {n['model']}, "
+              f"change events {n['change_events'] or 'none'}")
     return 0
 
 
