@@ -102,8 +102,8 @@ def test_one_source_materialises_alone(tmp_path):
 
 
 def test_a_source_that_raises_fails_the_ingest_with_its_own_error(tmp_path, monkeypatch):
-    """A bad file is refused, not raised; an exception is a bug, and it must surface as itself
-    (not as a cancelled neighbour), with the sources not yet started left unstarted."""
+    """A bad file is refused, not raised; an exception is a bug, and it must surface as itself,
+    not as a cancelled neighbour's CancelledError."""
     real, started = sync.ingest_source, []
 
     def ingest_source(con, plan, contract):
@@ -120,4 +120,6 @@ def test_a_source_that_raises_fails_the_ingest_with_its_own_error(tmp_path, monk
         assert str(err) == "a bug in police"
     else:
         raise AssertionError("the error was swallowed")
-    assert "police" in started and len(started) < len(CONTRACTS)  # the sources not started were cancelled
+    # (the sources still queued are cancelled, best effort: a worker freed by police may already
+    # have taken the next one, so how many started is timing, not behaviour)
+    assert "police" in started
