@@ -54,6 +54,15 @@ def copy_day(landing: Path, source: str, src: dt.date, dst: dt.date) -> None:
     shutil.copyfile(folder(landing, source, src) / file_name(source, src), target / file_name(source, dst))
 
 
+def redeliver_shorter(landing: Path, source: str, src: dt.date, dst: dt.date) -> None:
+    """Re-deliver yesterday's text file under today's folder and name with its last line dropped:
+    a new file (a new digest), one record fewer."""
+    target = folder(landing, source, dst)
+    target.mkdir(parents=True, exist_ok=True)
+    data = (folder(landing, source, src) / file_name(source, src)).read_bytes()
+    (target / file_name(source, dst)).write_bytes(data.rstrip(b"\r\n").rsplit(b"\n", 1)[0] + b"\n")
+
+
 def sync_command(landing: Path, warehouse: Path, day: dt.date | None = None) -> list[str]:
     """`shiyou sync` as an operator types it, run with this interpreter."""
     import sys

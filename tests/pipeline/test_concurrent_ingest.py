@@ -14,7 +14,7 @@ from shiyou import sync
 from shiyou.contracts.model import default_contracts
 from shiyou.ingest.delivery import records_table
 from tests.conftest import SAMPLES
-from tests.pipeline.landing import make_day
+from tests.pipeline.landing import make_day, redeliver_shorter
 
 CONTRACTS = list(default_contracts())
 
@@ -65,11 +65,7 @@ def test_on_a_second_sync_too_kept_sources_and_carried_dictionaries_are_the_seri
 
     landing = tmp_path / "landing"
     shutil.copytree(SAMPLES / "landing", landing)
-    src = next((landing / "labour").glob("*/*.csv"))  # labour re-delivers the next day, a line less
-    nxt = src.parent.parent / "2026-11-21"
-    nxt.mkdir()
-    (nxt / src.name.replace(src.parent.name.replace("-", ""), "20261121")).write_bytes(
-        src.read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[0] + b"\n")
+    redeliver_shorter(landing, "labour", dt.date(2026, 11, 20), dt.date(2026, 11, 21))  # a line less
     runs = {}
     for workers in (1, 2):
         wh = tmp_path / f"wh{workers}"

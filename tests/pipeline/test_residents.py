@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -13,6 +14,9 @@ import pytest
 
 from shiyou import cli
 from tests.conftest import SAMPLES
+from tests.pipeline.landing import redeliver_shorter
+
+SAMPLE_DAY, NEXT_DAY = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
 
 FULL_ID = re.compile(r"\d{17}[\dXx]")
 
@@ -126,13 +130,7 @@ def test_resident_ids_are_stable_when_a_source_is_delivered_again(synced, tmp_pa
     shutil.copytree(SAMPLES / "landing", landing)
     wh2 = tmp_path / "warehouse"
     shutil.copytree(wh, wh2, symlinks=True)
-    # labour re-delivers the next day with its last line dropped
-    src = next((landing / "labour").glob("*/*.csv"))
-    day = src.parent.name
-    nxt = src.parent.parent / "2026-11-21"
-    nxt.mkdir()
-    data = src.read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[0] + b"\n"
-    (nxt / src.name.replace(day.replace("-", ""), "20261121")).write_bytes(data)
+    redeliver_shorter(landing, "labour", SAMPLE_DAY, NEXT_DAY)  # the next day, its last line dropped
     code, lines = cli.run_sync(landing, wh2, None)
     assert code == cli.EXIT_OK, lines
     con2 = duckdb.connect(str(wh2 / "shiyou.duckdb"), read_only=True)
@@ -167,11 +165,7 @@ def test_shiyou_retrain_trains_a_new_model(synced, tmp_path, monkeypatch):
     wh, _ = synced
     landing = tmp_path / "landing"
     shutil.copytree(SAMPLES / "landing", landing)
-    src = next((landing / "labour").glob("*/*.csv"))
-    nxt = src.parent.parent / "2026-11-21"
-    nxt.mkdir()
-    (nxt / src.name.replace(src.parent.name.replace("-", ""), "20261121")).write_bytes(
-        src.read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[0] + b"\n")
+    redeliver_shorter(landing, "labour", SAMPLE_DAY, NEXT_DAY)
     wh2 = tmp_path / "warehouse"
     shutil.copytree(wh, wh2, symlinks=True)
     monkeypatch.setenv("SHIYOU_RETRAIN", "1")
