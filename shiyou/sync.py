@@ -267,8 +267,8 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
             for future in as_completed(futures.values()):
                 if future.exception() is not None:
                     # A source that raises (a bug: a bad file is refused, not raised) stops the
-                    # sources not yet started; the ones running finish, then the error is raised.
-                    pool.shutdown(wait=True, cancel_futures=True)
+                    # sources not yet started (the shutdown below); the ones running finish, then
+                    # the error is raised.
                     raise future.exception()
                 done(future.result())
             return [futures[c.source].result() for c in contracts]

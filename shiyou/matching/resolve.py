@@ -105,9 +105,9 @@ def _previous_model(con, previous_db: str | None) -> tuple[train.TrainedModel, o
 
 
 def _choose_model(con, cfg: MatchingConfig, tables: blocking.Tables, previous_db: str | None, detected_on,
-                  retrain: bool) -> tuple[train.TrainedModel, str, object]:
-    """(model, how it was obtained, trained_at): the previous release's model while it may be
-    reused (train.reusable), else one trained on this sync's candidate pairs."""
+                  retrain: bool) -> tuple[train.TrainedModel, object, int | None]:
+    """(model, trained_at, its age in days): the previous release's model while it may be reused
+    (train.reusable), else one trained on this sync's candidate pairs (trained_at and age None)."""
     sources = [r[0] for r in con.execute(f"SELECT DISTINCT source FROM {blocking.qname(tables.records)} "
                                          f"ORDER BY 1").fetchall()]
     current = train.fingerprint(cfg, sources)
@@ -118,11 +118,11 @@ def _choose_model(con, cfg: MatchingConfig, tables: blocking.Tables, previous_db
         # u_tf = frequency / N: N is today's number of records, whatever it was in training.
         model.total_records = con.execute(f"SELECT count(*) FROM {blocking.qname(tables.match_records)}"
                                           ).fetchall()[0][0]
-        return model, f"reused (trained on {model.trained_on})", trained_at
+        return model, trained_at, train.age_days(model, today)
     model = train.train(con, cfg, tables)
     _drop(con, train.RANDOM_PAIRS, train.RANDOM_GAMMA)
     model.fingerprint, model.trained_on = current, today.isoformat() if today else None
-    return model, "trained", None
+    return model, None, None
 
 
 def _statistics(con, rep: blocking.BlockingReport, clu: cluster.ClusterReport,
@@ -177,7 +177,8 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
     t = lap("blocking", t)
     comparisons.compute_gamma(con, cfg, tables)
     t = lap("comparisons", t)
-    model, how, trained_at = _choose_model(con, cfg, tables, previous_db, detected_on, retrain)
+    model, trained_at, age = _choose_model(con, cfg, tables, previous_db, detected_on, retrain)
+    how = "trained" if age is None else f"reused (trained on {model.trained_on})"
     t = lap("training", t)
     prep = predict.predict(con, cfg, model, tables)
     t = lap("scoring", t)
@@ -216,11 +217,8 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
               f"status_date, records, sources FROM residents")
     t = lap("residents", t)
     run(con, f"CREATE OR REPLACE TABLE review_queue AS {review_queue_sql()}")
-    age = 0
-    if how != "trained" and detected_on and model.trained_on:
-        age = (dt.date.fromisoformat(str(detected_on)) - dt.date.fromisoformat(model.trained_on)).days
-    stats = _statistics(con, brep, crep, prep.decisions,
-                        ("model", how.split(" ")[0], age, f"model {how}; value: its age in days"))
+    stats = _statistics(con, brep, crep, prep.decisions, ("model", "trained" if age is None else "reused",
+                                                          age or 0, f"model {how}; value: its age in days"))
     run(con, "CREATE OR REPLACE TABLE match_statistics (kind VARCHAR, key VARCHAR, value BIGINT, note VARCHAR)")
     con.executemany("INSERT INTO match_statistics VALUES (?, ?, ?, ?)", stats)
     model_json = model.to_json()

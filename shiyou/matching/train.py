@@ -150,10 +150,16 @@ def reusable(model: TrainedModel | None, current: str, today: dt.date | None, ma
     """
     if model is None or not model.fingerprint or model.fingerprint != current:
         return False
-    if max_age_days <= 0 or today is None or model.trained_on is None:
-        return False
+    age = age_days(model, today)
     # A sync for an earlier date (a backfill) does not score with a model trained on later data.
-    return 0 <= (today - dt.date.fromisoformat(model.trained_on)).days < max_age_days
+    return age is not None and 0 <= age < max_age_days
+
+
+def age_days(model: TrainedModel, today: dt.date | None) -> int | None:
+    """Days from the sync that trained ``model`` to ``today`` (None when either is unknown)."""
+    if today is None or model.trained_on is None:
+        return None
+    return (today - dt.date.fromisoformat(model.trained_on)).days
 
 
 # --- SQL -------------------------------------------------------------------------------
