@@ -255,17 +255,8 @@ def oversize_sql(cfg: MatchingConfig, rule: BlockingRule, tables: Tables = Table
                          f"GROUP BY {_key_cols(n)} HAVING count(*) > {limit}")
         return (f"SELECT {name} AS rule, hop, {_key_cols(width)}, block_size FROM ("
                 + " UNION ALL ".join(parts) + ") AS o ORDER BY block_size DESC")
-    lsql, rsql, n = _sides(cfg, rule, tables, dialect)
-    keys = _key_cols(n)
-    if rule.symmetric:
-        sides = [lsql]
-    elif rule.left.expand is not None:
-        sides = [rsql]
-    else:
-        sides = [lsql, rsql]
-    union = " UNION ALL ".join(f"SELECT {keys} FROM ({s}) AS s{i}" for i, s in enumerate(sides))
-    return (f"SELECT {name} AS rule, 0 AS hop, {keys}, count(*) AS block_size FROM ({union}) AS u "
-            f"GROUP BY {keys} HAVING count(*) > {limit} ORDER BY block_size DESC")
+    return (f"SELECT {name} AS rule, 0 AS hop, o.* FROM ({blocks_over_sql(cfg, rule, tables, dialect)}) AS o "
+            f"ORDER BY block_size DESC")
 
 
 # --- 3. the union ------------------------------------------------------------------------
@@ -376,31 +367,24 @@ def run_blocking(con, cfg: MatchingConfig, tables: Tables = Tables()) -> Blockin
     for rule in cfg.blocking:
         t = time.perf_counter()
         if rule.shape == "path":
-            check_first = 0.0
-            run(con, f"INSERT INTO {qname(tables.rule_pairs)} {rule_sql(cfg, rule, tables)}")
-            seconds = time.perf_counter() - t
-            t = time.perf_counter()
-            over = con.execute(f"SELECT *, count(*) OVER () AS n_blocks, sum(block_size) OVER () AS n_records "
-                               f"FROM ({oversize_sql(cfg, rule, tables)}) AS o ORDER BY block_size DESC "
-                               f"LIMIT {top}").fetchall()
-            keys = [row[2:-3] for row in over]
+            check_first, blocks_over, oversized = 0.0, None, f"({oversize_sql(cfg, rule, tables)})"
         else:
             # The oversized blocks are found once: the pair statement skips them, the report lists them.
             scratch(con, BLOCKS_OVER, blocks_over_sql(cfg, rule, tables))
-            check_first = time.perf_counter() - t
+            check_first, blocks_over = time.perf_counter() - t, BLOCKS_OVER
+            oversized = f"(SELECT NULL AS rule, 0 AS hop, * FROM {qname(BLOCKS_OVER)})"
             t = time.perf_counter()
-            run(con, f"INSERT INTO {qname(tables.rule_pairs)} {rule_sql(cfg, rule, tables, blocks_over=BLOCKS_OVER)}")
-            seconds = time.perf_counter() - t
-            t = time.perf_counter()
-            over = con.execute(f"SELECT *, count(*) OVER () AS n_blocks, sum(block_size) OVER () AS n_records "
-                               f"FROM {qname(BLOCKS_OVER)} ORDER BY block_size DESC LIMIT {top}").fetchall()
-            keys = [row[:-3] for row in over]
+        run(con, f"INSERT INTO {qname(tables.rule_pairs)} {rule_sql(cfg, rule, tables, blocks_over=blocks_over)}")
+        seconds = time.perf_counter() - t
+        t = time.perf_counter()
+        over = con.execute(f"SELECT *, count(*) OVER () AS n_blocks, sum(block_size) OVER () AS n_records "
+                           f"FROM {oversized} AS o ORDER BY block_size DESC LIMIT {top}").fetchall()
         rep = RuleReport(rule.name, rule.scope, cfg.max_block_size(rule), seconds=seconds)
         # Only the largest few blocks' keys leave the engine, and only to be masked here.
         if over:
             rep.oversized_blocks, rep.oversized_records = over[0][-2], int(over[0][-1])
-        rep.largest_blocks = [("|".join(mask_key(v) for v in k if v is not None), row[-3])
-                              for k, row in zip(keys, over[: cfg.settings.oversize_report_limit])]
+        rep.largest_blocks = [("|".join(mask_key(v) for v in row[2:-3] if v is not None), row[-3])  # keys: after rule, hop
+                              for row in over[: cfg.settings.oversize_report_limit]]
         rep.check_seconds = check_first + time.perf_counter() - t
         reports.append(rep)
     run(con, f"DROP TABLE IF EXISTS {qname(BLOCKS_OVER)}")
