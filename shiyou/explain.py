@@ -35,9 +35,10 @@ def _resident_of(con, key: str) -> str:
     raise ExplainError(f"no resident or record {key!r} in the published warehouse")
 
 
-def _levels(levels_json: str) -> list[str]:
+def _levels(levels: dict) -> list[str]:
+    """One pair's levels (match_links.levels: comparison -> {level, weight}) as short text."""
     out = []
-    for comp, v in json.loads(levels_json).items():
+    for comp, v in levels.items():
         if v["level"] is None:
             continue
         out.append(f"{comp}={v['level']} ({v['weight']:+.1f})")

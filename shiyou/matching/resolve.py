@@ -51,15 +51,19 @@ class ResolveReport:
 
 def links_sql(cfg: MatchingConfig, model: train.TrainedModel) -> str:
     """Every pair worth explaining — scored match or review, or cut — with its level and weight
-    per comparison (JSON), the cannot-link rule that cut it and whether it is inside one resident."""
+    per comparison, the cannot-link rule that cut it and whether it is inside one resident.
+
+    ``levels`` is a STRUCT (comparison -> {level, weight}), not JSON text: serialising 1.6M
+    explanations to JSON was two thirds of building the table at 1M residents (3.8 s against
+    2.1 s). ``to_json(levels)`` gives the text where one is wanted (review_queue)."""
     parts = []
     for c, (name, w) in zip(cfg.comparisons, predict.term_sqls(model)):
         labels = " ".join(f"WHEN {g} THEN {literal(lab)}" for g, lab in c.level_labels().items())
-        parts.append(f"{literal(name)}, json_object('level', CASE g.{quote_ident(c.column)} {labels} END, "
-                     f"'weight', round({w}, 2))")
+        parts.append(f"{quote_ident(name)} := struct_pack(level := CASE g.{quote_ident(c.column)} {labels} END, "
+                     f"weight := CAST(round({w}, 2) AS DOUBLE))")
     return (f"SELECT cl.record_uid AS record_uid_l, cr.record_uid AS record_uid_r, s.rule, p.rules, s.match_weight, "
             f"s.match_probability, s.decision, x.cut_by, (cl.cluster_no = cr.cluster_no) AS same_resident, "
-            f"CAST(json_object({', '.join(parts)}) AS VARCHAR) AS levels "
+            f"struct_pack({', '.join(parts)}) AS levels "
             f"FROM match_scores AS s JOIN match_gamma AS g USING (record_no_l, record_no_r) "
             f"JOIN match_pairs AS p USING (record_no_l, record_no_r) "
             f"LEFT JOIN match_cut_pairs AS x USING (record_no_l, record_no_r) "
@@ -78,7 +82,8 @@ def review_queue_sql() -> str:
                 f"AS address_{a}, x{a}.resident_id AS resident_id_{a}")
     return (f"SELECT row_number() OVER (ORDER BY k.match_weight DESC, k.record_uid_l, k.record_uid_r) AS review_no, "
             f"CASE WHEN k.cut_by IS NOT NULL THEN 'cut: ' || k.cut_by ELSE 'review band' END AS reason, "
-            f"k.match_weight, k.match_probability, {side('l')}, {side('r')}, k.levels AS explanation "
+            f"k.match_weight, k.match_probability, {side('l')}, {side('r')}, "
+            f"CAST(to_json(k.levels) AS VARCHAR) AS explanation "
             f"FROM match_links AS k JOIN source_records AS l ON l.record_uid = k.record_uid_l "
             f"JOIN source_records AS r ON r.record_uid = k.record_uid_r "
             f"JOIN resident_xref AS xl ON xl.record_uid = k.record_uid_l "

@@ -97,6 +97,16 @@ def test_review_queue_is_masked_and_explained(synced):
         assert not FULL_ID.search(text)
         explanation = json.loads(row[cols.index("explanation")])
         assert {"id", "name", "birth_date"} <= set(explanation)
+        assert all(set(v) == {"level", "weight"} for v in explanation.values())
+    # The queue's text is the links' levels (a STRUCT analysts can query field by field).
+    weight, level, text = con.execute(
+        "SELECT k.levels.name.weight, k.levels.name.level, q.explanation FROM review_queue q "
+        "JOIN resident_xref xl ON xl.resident_id = q.resident_id_l AND xl.record_id = q.record_id_l "
+        "AND xl.source = q.source_l JOIN resident_xref xr ON xr.resident_id = q.resident_id_r "
+        "AND xr.record_id = q.record_id_r AND xr.source = q.source_r JOIN match_links k "
+        "ON k.record_uid_l = xl.record_uid AND k.record_uid_r = xr.record_uid ORDER BY q.review_no LIMIT 1"
+    ).fetchall()[0]
+    assert json.loads(text)["name"] == {"level": level, "weight": weight}
 
 
 def test_match_model_and_statistics_are_published(synced):
@@ -116,6 +126,7 @@ def test_explain_shows_links_masked(synced):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert rid in out.stdout and "links that make this resident" in out.stdout and "bits" in out.stdout
+    assert re.search(r"\bname=\w+ \([+-]\d+\.\d\)", out.stdout)  # each link's levels and weights
     assert not FULL_ID.search(out.stdout)
     bad = subprocess.run([sys.executable, "-m", "shiyou.cli", "explain", "--warehouse", str(wh), "no-such"],
                          capture_output=True, text=True, timeout=120)
