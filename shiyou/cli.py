@@ -80,7 +80,8 @@ def _failure_line(result) -> str:
         # An unexpected error may quote delivered values (a name, an address): say
         # only what kind of failure it was; --debug shows the rest to whoever may see it.
         if inner.cls_name in ("OSError", "PermissionError", "FileNotFoundError", "IOException"):
-            detail = f"{inner.cls_name}: {mask_text(inner.message.strip().splitlines()[0])}"
+            first = re.sub(rf"^{inner.cls_name}: ", "", inner.message.strip().splitlines()[0])  # said once
+            detail = f"{inner.cls_name}: {mask_text(first)}"
         else:
             detail = inner.cls_name
         return (f"shiyou: error: internal failure in step {step or '(setup)'}: {detail} "

@@ -2,9 +2,10 @@
 
 1. `open_run`     find the deliveries of the sync date, start a release beside the live one
 2. `ingest_sources` every source, two at a time (`ingest_source` each): load its delivery,
-                 or keep its last good snapshot
+                 or keep its last good snapshot; then write its Parquet
 3. `assemble`     the published tables: source_records, quarantine, deliveries, sync_runs
-4. `publish`      Parquet + masked views, then the atomic swap
+4. `resolve`      residents and the other matching tables
+5. `publish`      Parquet of the other tables, then the atomic swap
 
 Nothing here imports Dagster. A run that raises anywhere leaves the published
 warehouse untouched: all writing happens in the release being built.
@@ -16,6 +17,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -192,6 +194,19 @@ def _keep_previous(con, plan: RunPlan, source: str) -> tuple[int, int, str | Non
 
 
 def ingest_source(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: SourceContract) -> SourceOutcome:
+    """Load the source's delivery or keep its last good snapshot, then write its Parquet (a kept
+    snapshot takes the previous release's files). A failure to write Parquet (a full disk) fails
+    the run; it is not the delivery's fault, so it never refuses the delivery."""
+    outcome = _load_or_keep(con, plan, contract)
+    t = time.perf_counter()
+    previous = (Path(plan.previous_db).parent / pub.PARQUET
+                if plan.previous_db and outcome.action != "loaded" else None)
+    tables.export_source_parquet(con, Path(plan.building) / pub.PARQUET, contract.source, previous)
+    outcome.seconds["parquet"] = round(time.perf_counter() - t, 2)
+    return outcome
+
+
+def _load_or_keep(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: SourceContract) -> SourceOutcome:
     sp = plan.sources[contract.source]
     sync_date = dt.date.fromisoformat(plan.sync_date)
     if sp.action == "load":
@@ -324,7 +339,7 @@ def nothing_changed(outcomes: list[SourceOutcome], plan: RunPlan) -> bool:
 
 def publish(con: duckdb.DuckDBPyConnection, plan: RunPlan) -> str:
     building = Path(plan.building)
-    tables.export_parquet(con, building / pub.PARQUET, list(plan.sources))
+    tables.export_parquet(con, building / pub.PARQUET)  # source_records: written by ingest_source
     con.execute("CHECKPOINT")
     con.close()
     shutil.rmtree(building / "scratch", ignore_errors=True)  # never part of a release

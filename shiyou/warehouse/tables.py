@@ -10,6 +10,8 @@ pointed at first — the masked views, reports, logs — shows masked values.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -82,21 +84,51 @@ def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: con.execute(f"SELECT count(*) FROM {quote_ident(t)}").fetchone()[0] for t in PUBLISHED}
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, sources: list[str]) -> None:
-    """parquet/<table>/…; source_records in hive partitions snapshot_date=…/source=…/.
+def source_parquet_parts(folder: Path, source: str) -> list[Path]:
+    """The Parquet files of one source's snapshot under a release's parquet folder."""
+    return sorted((folder / "source_records").glob(f"snapshot_date=*/source={source}/data.parquet"))
 
-    Each source's base table holds one snapshot, so it is written as one file in
-    its partition folder: much faster than a PARTITION_BY over the union view.
+
+def export_source_parquet(con: duckdb.DuckDBPyConnection, folder: Path, source: str,
+                          previous_folder: Path | None = None) -> str:
+    """parquet/source_records/snapshot_date=…/source=<source>/data.parquet for one source; returns
+    how ("written", "reused" or "empty").
+
+    Called as soon as the source's table is final (at the end of its ingest), so the export
+    runs beside the other source's ingest rather than after matching. A source that kept its
+    previous snapshot (``previous_folder``: the previous release's parquet folder) takes that
+    release's files, which hold exactly the rows it copied, instead of writing them again;
+    files are hard-linked where the file system allows (a release is never written to once
+    published), else copied.
     """
+    t = quote_ident(records_table(source))
+    if previous_folder is not None:
+        old = source_parquet_parts(previous_folder, source)
+        dates = {d.isoformat() for (d,) in con.execute(f"SELECT DISTINCT snapshot_date FROM {t}").fetchall()}
+        if old and {p.parent.parent.name.split("=", 1)[1] for p in old} == dates:
+            for src in old:
+                target = folder / src.relative_to(previous_folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(src, target)
+                except OSError:
+                    shutil.copyfile(src, target)
+            return "reused"
+    dates = [r[0] for r in con.execute(f"SELECT DISTINCT snapshot_date FROM {t}").fetchall()]
+    for d in dates:
+        part = folder / "source_records" / f"snapshot_date={d.isoformat()}" / f"source={source}"
+        part.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY (SELECT * EXCLUDE (snapshot_date, source) FROM {t} WHERE snapshot_date = ?) "
+                    f"TO {literal(str(part / 'data.parquet'))} (FORMAT parquet)", [d])
+    return "written" if dates else "empty"
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """parquet/<table>/data.parquet for every published table but source_records, whose files
+    each source writes at the end of its ingest (export_source_parquet), in hive partitions
+    snapshot_date=…/source=…/ (each source's base table holds one snapshot: one file per
+    partition, much faster than a PARTITION_BY over the union view)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for s in sources:
-        t = quote_ident(records_table(s))
-        dates = [r[0] for r in con.execute(f"SELECT DISTINCT snapshot_date FROM {t}").fetchall()]
-        for d in dates:
-            part = folder / "source_records" / f"snapshot_date={d.isoformat()}" / f"source={s}"
-            part.mkdir(parents=True, exist_ok=True)
-            con.execute(f"COPY (SELECT * EXCLUDE (snapshot_date, source) FROM {t} WHERE snapshot_date = ?) "
-                        f"TO {literal(str(part / 'data.parquet'))} (FORMAT parquet)", [d])
     from shiyou.matching.resolve import PUBLISHED as MATCHED
 
     for t in PUBLISHED + [m for m in MATCHED if table_exists(con, m)]:

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from shiyou import cli
 from tests.pipeline.landing import copy_day, folder, make_day
@@ -91,6 +92,16 @@ def test_missing_source_keeps_last_good_snapshot_and_says_so(tmp_path):
     assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'labour'")[0][0] == 4
     history = query(wh, "SELECT snapshot_date, is_current FROM deliveries WHERE source = 'labour' ORDER BY 1")
     assert history == [(D1, False), (D2, True)]
+    # The kept snapshot's Parquet is the previous release's file, not written again; the others are new.
+    releases = sorted(p for p in (wh / "releases").iterdir() if p.is_dir())
+    old, new = (r / "parquet" / "source_records" for r in releases[-2:])
+    kept = f"snapshot_date={D1}/source=police/data.parquet"
+    assert (new / kept).stat().st_ino == (old / kept).stat().st_ino
+    assert not (new / f"snapshot_date={D1}" / "source=labour").exists()
+    parquet = dict(duckdb.connect().execute(
+        "SELECT source, count(*) FROM read_parquet(?, hive_partitioning=true) GROUP BY 1",
+        [f"{wh}/parquet/source_records/**/*.parquet"]).fetchall())
+    assert parquet == dict(query(wh, "SELECT source, count(*) FROM source_records GROUP BY 1"))
 
 
 def test_refused_delivery_keeps_snapshot_and_exits_distinctly(tmp_path):
@@ -109,7 +120,10 @@ def test_refused_delivery_keeps_snapshot_and_exits_distinctly(tmp_path):
     assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'labour'")[0][0] == 2
 
 
-def test_failed_run_leaves_warehouse_byte_for_byte(tmp_path, monkeypatch):
+@pytest.mark.parametrize("export", ["export_parquet", "export_source_parquet"])
+def test_failed_run_leaves_warehouse_byte_for_byte(tmp_path, monkeypatch, export):
+    """The disk fills up while writing Parquet: of the published tables at the end, or of a source
+    at the end of its ingest (which fails the run: it is not the delivery's fault)."""
     landing, wh = tmp_path / "landing", tmp_path / "wh"
     make_day(landing, D1)
     sync(landing, wh)
@@ -118,13 +132,14 @@ def test_failed_run_leaves_warehouse_byte_for_byte(tmp_path, monkeypatch):
 
     from shiyou.warehouse import tables
 
-    def broken_export(*args):  # the disk fills up while writing Parquet
+    def broken_export(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tables, "export_parquet", broken_export)
+    monkeypatch.setattr(tables, export, broken_export)
     code, lines = sync(landing, wh, D2)
     assert code == cli.EXIT_FAILED
     assert len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in lines[0]
+    assert "refused" not in lines[0] and lines[0].count("OSError") == 1
     assert tree_digest(wh) == before
     monkeypatch.undo()
     code, _ = sync(landing, wh, D2)  # rerunning completes it
