@@ -177,6 +177,7 @@ _SPECIAL = {"廿": 20, "卅": 30}
 CHINESE_NUMERAL_CHARS = "".join(_DIGITS) + "".join(_UNITS) + "".join(_SPECIAL)
 
 
+@lru_cache(maxsize=8192)  # addresses repeat a few hundred numerals (floors, buildings, rooms) a million times
 def parse_chinese_numeral(s: str) -> str | None:
     """Chinese numeral → string of Arabic digits, or None if ``s`` is not one.
 
