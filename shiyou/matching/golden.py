@@ -164,7 +164,7 @@ def resident_ids_sql(clusters: str = "match_clusters", previous: str | None = No
         return (f"SELECT DISTINCT cluster_no, cluster_id, {mint_sql('cluster_id')} AS resident_id "
                 f"FROM {qname(clusters)}")
     overlap = (f"SELECT c.cluster_id, p.resident_id, count(*) AS n FROM {qname(clusters)} AS c "
-               f"JOIN {qname(previous)} AS p ON p.source || ':' || p.record_id = c.record_uid "
+               f"JOIN {qname(previous)} AS p ON p.record_uid = c.record_uid "
                f"GROUP BY c.cluster_id, p.resident_id")
     # Each previous ID to the cluster holding most of its records; each cluster its best remaining ID.
     best_for_id = ("SELECT cluster_id, resident_id, n FROM (SELECT *, row_number() OVER (PARTITION BY resident_id "

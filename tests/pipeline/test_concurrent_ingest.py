@@ -119,3 +119,15 @@ def test_a_source_that_raises_fails_the_ingest_with_its_own_error(tmp_path, monk
     # (the sources still queued are cancelled, best effort: a worker freed by police may already
     # have taken the next one, so how many started is timing, not behaviour)
     assert "police" in started
+
+
+def test_sources_keeping_their_snapshot_start_right_after_the_largest_delivery():
+    """A kept source is a database copy with no Python phase: it runs beside the largest
+    delivery rather than alone at the end."""
+    actions = {"police": "load", "social_security": "load", "labour": "load", "civil_affairs": "load",
+               "family_planning": "keep"}
+    plan = sync.RunPlan("2026-11-21", "", "", "", None,
+                        {s: sync.SourcePlan(s, a) for s, a in actions.items()})
+    sizes = {"police": 500, "social_security": 300, "labour": 100, "civil_affairs": 40, "family_planning": 0}
+    order = [c.source for c in sync._ingest_order(plan, CONTRACTS, lambda c: sizes[c.source])]
+    assert order == ["police", "family_planning", "social_security", "labour", "civil_affairs"]
