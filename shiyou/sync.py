@@ -265,33 +265,44 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     # catalog, and a source binding a registered frame at that moment fails ("pandas_scan does
     # not exist", seen about once in 150 runs).
     cons = {c.source: staging_connect(plan) for c in contracts}
+    seeding = staging_connect(plan)
     try:
-        if contracts:
-            dictionaries.prepare(next(iter(cons.values())), plan.previous_db)
-        done = on_done or (lambda outcome: None)
-        if workers <= 1 or len(contracts) <= 1:
-            outcomes = []
-            for c in contracts:
-                outcomes.append(ingest_source(cons[c.source], plan, c))
-                done(outcomes[-1])
-            return outcomes
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
+        # Yesterday's dictionaries are copied while the sources read their files.
+        wait_seeded = dictionaries.prepare_in_background(seeding, plan.previous_db)
         try:
-            futures = {c.source: pool.submit(ingest_source, cons[c.source], plan, c)
-                       for c in _ingest_order(plan, contracts, size)}
-            for future in as_completed(futures.values()):
-                if future.exception() is not None:
-                    # A source that raises (a bug: a bad file is refused, not raised) stops the
-                    # sources not yet started (the shutdown below); the ones running finish, then
-                    # the error is raised.
-                    raise future.exception()
-                done(future.result())
-            return [futures[c.source].result() for c in contracts]
+            outcomes = _run_sources(plan, contracts, cons, workers, size, on_done or (lambda outcome: None))
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            seed_error = wait_seeded()
+        if seed_error is not None:
+            raise seed_error
+        return outcomes
     finally:
-        for con in cons.values():
+        for con in [*cons.values(), seeding]:
             con.close()
+
+
+def _run_sources(plan: RunPlan, contracts: list[SourceContract], cons: dict, workers: int,
+                 size: Callable[[SourceContract], int], done: Callable[[SourceOutcome], None]) -> list[SourceOutcome]:
+    if workers <= 1 or len(contracts) <= 1:
+        outcomes = []
+        for c in contracts:
+            outcomes.append(ingest_source(cons[c.source], plan, c))
+            done(outcomes[-1])
+        return outcomes
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
+    try:
+        futures = {c.source: pool.submit(ingest_source, cons[c.source], plan, c)
+                   for c in _ingest_order(plan, contracts, size)}
+        for future in as_completed(futures.values()):
+            if future.exception() is not None:
+                # A source that raises (a bug: a bad file is refused, not raised) stops the
+                # sources not yet started (the shutdown below); the ones running finish, then
+                # the error is raised.
+                raise future.exception()
+            done(future.result())
+        return [futures[c.source].result() for c in contracts]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _ingest_order(plan: RunPlan, contracts: list[SourceContract], size: Callable[[SourceContract], int]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 
 import duckdb
@@ -59,13 +60,35 @@ def table(kind: str) -> str:
     return f"_dictionary_{kind}"
 
 
-def prepare(con: duckdb.DuckDBPyConnection, previous_db: str | None) -> None:
-    """Create both dictionaries, seeded from the previous release, before any source runs: a
-    source whose tables are created empty fills with no previous release, and whether it or a
-    loading source came first would otherwise decide whether yesterday's dictionary is carried."""
-    with _FILL_LOCK:
-        for kind in ("names", "addresses"):
-            _ensure(con, kind, previous_db)
+def prepare_in_background(con: duckdb.DuckDBPyConnection, previous_db: str | None) -> Callable[[], BaseException | None]:
+    """Create both dictionaries, seeded from the previous release, before any source fills one:
+    a source whose tables are created empty fills with no previous release, and whether it or
+    a loading source came first would otherwise decide whether yesterday's dictionary is carried.
+
+    The seeding runs on a thread of its own (``con`` is its own connection), so that copying
+    yesterday's dictionaries (≈ 2 s at 1M residents) overlaps with the sources reading their
+    files. The fill lock is taken before this returns and released when the seeding is done.
+    Returns ``wait``, which joins the thread and returns its error, if any."""
+    _FILL_LOCK.acquire()
+    errors: list[BaseException] = []
+
+    def seed() -> None:
+        try:
+            for kind in ("names", "addresses"):
+                _ensure(con, kind, previous_db)
+        except BaseException as exc:  # handed to wait(): the thread itself has no one to tell
+            errors.append(exc)
+        finally:
+            _FILL_LOCK.release()
+
+    thread = threading.Thread(target=seed, name="dictionaries", daemon=True)
+    thread.start()
+
+    def wait() -> BaseException | None:
+        thread.join()
+        return errors[0] if errors else None
+
+    return wait
 
 
 def _ensure(con: duckdb.DuckDBPyConnection, kind: str, previous_db: str | None) -> None:

@@ -131,3 +131,28 @@ def test_sources_keeping_their_snapshot_start_right_after_the_largest_delivery()
     sizes = {"police": 500, "social_security": 300, "labour": 100, "civil_affairs": 40, "family_planning": 0}
     order = [c.source for c in sync._ingest_order(plan, CONTRACTS, lambda c: sizes[c.source])]
     assert order == ["police", "family_planning", "social_security", "labour", "civil_affairs"]
+
+
+def test_a_failed_dictionary_seeding_fails_the_ingest_and_frees_the_dictionaries(sample_warehouse, tmp_path,
+                                                                                 monkeypatch):
+    """Yesterday's dictionaries are copied on a thread of their own while the sources read: its
+    error must surface as itself, and the fill lock must not stay taken."""
+    import shutil
+
+    from shiyou.ingest import dictionaries
+
+    def broken(con, kind, previous_db):
+        raise OSError(5, "Input/output error reading the previous release")
+
+    monkeypatch.setattr(dictionaries, "_ensure", broken)
+    wh = tmp_path / "wh"
+    shutil.copytree(sample_warehouse, wh, symlinks=True)
+    plan = sync.open_run(SAMPLES / "landing", wh, None)
+    try:
+        sync.ingest_sources(plan, CONTRACTS, workers=2)
+    except OSError as err:
+        assert "Input/output error" in str(err)
+    else:
+        raise AssertionError("the seeding error was swallowed")
+    assert dictionaries._FILL_LOCK.acquire(timeout=5)
+    dictionaries._FILL_LOCK.release()
