@@ -35,8 +35,11 @@ def _resident_of(con, key: str) -> str:
     raise ExplainError(f"no resident or record {key!r} in the published warehouse")
 
 
-def _levels(levels: dict) -> list[str]:
-    """One pair's levels (match_links.levels: comparison -> {level, weight}) as short text."""
+def _levels(levels: dict | str) -> list[str]:
+    """One pair's levels (match_links.levels: comparison -> {level, weight}) as short text.
+    A release published before levels became a STRUCT holds the same as JSON text."""
+    if isinstance(levels, str):
+        levels = json.loads(levels)
     out = []
     for comp, v in levels.items():
         if v["level"] is None:

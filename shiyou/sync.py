@@ -264,20 +264,25 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     # opening a connection (re)registers the Python client's scan functions in the database's
     # catalog, and a source binding a registered frame at that moment fails ("pandas_scan does
     # not exist", seen about once in 150 runs).
-    cons = {c.source: staging_connect(plan) for c in contracts}
-    seeding = staging_connect(plan)
+    cons: dict[str, duckdb.DuckDBPyConnection] = {}
     try:
+        for key in [c.source for c in contracts] + ["__dictionaries"]:
+            cons[key] = staging_connect(plan)
         # Yesterday's dictionaries are copied while the sources read their files.
-        wait_seeded = dictionaries.prepare_in_background(seeding, plan.previous_db)
+        wait_seeded = dictionaries.prepare_in_background(cons["__dictionaries"], plan.previous_db)
         try:
             outcomes = _run_sources(plan, contracts, cons, workers, size, on_done or (lambda outcome: None))
-        finally:
+        except BaseException as exc:
             seed_error = wait_seeded()
+            if seed_error is not None:
+                exc.add_note(f"the dictionaries' seeding failed too: {seed_error.__class__.__name__}")
+            raise
+        seed_error = wait_seeded()
         if seed_error is not None:
             raise seed_error
         return outcomes
     finally:
-        for con in [*cons.values(), seeding]:
+        for con in cons.values():
             con.close()
 
 

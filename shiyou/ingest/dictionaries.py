@@ -82,7 +82,11 @@ def prepare_in_background(con: duckdb.DuckDBPyConnection, previous_db: str | Non
             _FILL_LOCK.release()
 
     thread = threading.Thread(target=seed, name="dictionaries", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except BaseException:  # no thread, no one to release the lock: every later fill would hang
+        _FILL_LOCK.release()
+        raise
 
     def wait() -> BaseException | None:
         thread.join()

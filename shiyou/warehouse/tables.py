@@ -97,30 +97,42 @@ def export_source_parquet(con: duckdb.DuckDBPyConnection, folder: Path, source: 
     Called as soon as the source's table is final (at the end of its ingest), so the export
     runs beside the other source's ingest rather than after matching. A source that kept its
     previous snapshot (``previous_folder``: the previous release's parquet folder) takes that
-    release's files, which hold exactly the rows it copied, instead of writing them again;
-    files are hard-linked where the file system allows (a release is never written to once
-    published), else copied.
+    release's files when they hold exactly its rows (same snapshot dates, same row count),
+    instead of writing them again: hard-linked where the file system allows (a published
+    release is never written to), else copied. Whatever an earlier attempt of the same build
+    left for this source is removed first, so a re-executed ingest never adds a partition.
     """
+    for part in (folder / "source_records").glob(f"snapshot_date=*/source={source}"):
+        shutil.rmtree(part)
     t = quote_ident(records_table(source))
-    if previous_folder is not None:
-        old = source_parquet_parts(previous_folder, source)
-        dates = {d.isoformat() for (d,) in con.execute(f"SELECT DISTINCT snapshot_date FROM {t}").fetchall()}
-        if old and {p.parent.parent.name.split("=", 1)[1] for p in old} == dates:
-            for src in old:
-                target = folder / src.relative_to(previous_folder)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(src, target)
-                except OSError:
-                    shutil.copyfile(src, target)
-            return "reused"
-    dates = [r[0] for r in con.execute(f"SELECT DISTINCT snapshot_date FROM {t}").fetchall()]
+    dates, rows = con.execute(f"SELECT list(DISTINCT snapshot_date), count(*) FROM {t}").fetchall()[0]
+    dates = sorted(d for d in dates or [] if d is not None)
+    if previous_folder is not None and _same_snapshot(con, previous_folder, source, dates, rows):
+        for src in source_parquet_parts(previous_folder, source):
+            target = folder / src.relative_to(previous_folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, target)
+            except OSError:  # another file system, or links not allowed
+                shutil.copyfile(src, target)
+        return "reused"
     for d in dates:
         part = folder / "source_records" / f"snapshot_date={d.isoformat()}" / f"source={source}"
         part.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY (SELECT * EXCLUDE (snapshot_date, source) FROM {t} WHERE snapshot_date = ?) "
                     f"TO {literal(str(part / 'data.parquet'))} (FORMAT parquet)", [d])
     return "written" if dates else "empty"
+
+
+def _same_snapshot(con: duckdb.DuckDBPyConnection, previous_folder: Path, source: str, dates: list,
+                   rows: int) -> bool:
+    """Do the previous release's files of ``source`` hold these snapshot dates and this many rows?"""
+    old = source_parquet_parts(previous_folder, source)
+    if not old or [p.parent.parent.name.split("=", 1)[1] for p in old] != [d.isoformat() for d in dates]:
+        return False
+    in_files = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)",
+                           [[str(p) for p in old]]).fetchall()[0][0]
+    return in_files == rows
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> None:

@@ -4,6 +4,7 @@ and one source can still be materialised on its own from the Dagster graph."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import duckdb
@@ -141,7 +142,10 @@ def test_a_failed_dictionary_seeding_fails_the_ingest_and_frees_the_dictionaries
 
     from shiyou.ingest import dictionaries
 
+    threads = []
+
     def broken(con, kind, previous_db):
+        threads.append(threading.current_thread().name)
         raise OSError(5, "Input/output error reading the previous release")
 
     monkeypatch.setattr(dictionaries, "_ensure", broken)
@@ -154,5 +158,30 @@ def test_a_failed_dictionary_seeding_fails_the_ingest_and_frees_the_dictionaries
         assert "Input/output error" in str(err)
     else:
         raise AssertionError("the seeding error was swallowed")
+    assert threads[0] == "dictionaries"  # the seeding ran on its own thread, before any fill
     assert dictionaries._FILL_LOCK.acquire(timeout=5)
     dictionaries._FILL_LOCK.release()
+
+
+def test_an_ingest_run_again_in_the_same_build_leaves_one_parquet_snapshot_per_source(sample_warehouse, tmp_path):
+    """Dagster's re-execution from a failure reuses the build folder of the first attempt: a
+    source's Parquet (written, or linked from the previous release) must be replaced, not added to."""
+    import shutil
+
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLES / "landing", landing)
+    redeliver_shorter(landing, "labour", dt.date(2026, 11, 20), dt.date(2026, 11, 21))
+    wh = tmp_path / "wh"
+    shutil.copytree(sample_warehouse, wh, symlinks=True)
+    plan = sync.open_run(landing, wh, None)
+    for _ in range(2):
+        outcomes = sync.ingest_sources(plan, CONTRACTS, workers=2)
+    assert [o.action for o in outcomes] == ["kept", "kept", "loaded", "kept", "kept"]
+    parquet = Path(plan.building) / "parquet" / "source_records"
+    with duckdb.connect(str(Path(plan.building) / "shiyou.duckdb"), read_only=True) as con:
+        for c in CONTRACTS:
+            parts = sorted(parquet.glob(f"snapshot_date=*/source={c.source}/data.parquet"))
+            rows = con.execute(f"SELECT count(*) FROM {records_table(c.source)}").fetchall()[0][0]
+            assert len(parts) == 1, c.source
+            assert con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)",
+                               [str(parts[0])]).fetchall()[0][0] == rows

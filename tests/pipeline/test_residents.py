@@ -133,6 +133,13 @@ def test_explain_shows_links_masked(synced):
     assert bad.returncode == 1 and "no resident or record" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_explain_reads_levels_published_as_json_text_before_they_were_a_struct():
+    from shiyou.explain import _levels
+
+    levels = {"id": {"level": "exact", "weight": 9.05}, "household": {"level": None, "weight": 0.0}}
+    assert _levels(json.dumps(levels)) == _levels(levels) == ["id=exact (+9.1)"]
+
+
 def test_resident_ids_are_stable_when_a_source_is_delivered_again(synced, tmp_path):
     """A second sync with one source re-delivered (changed) keeps every unchanged resident's ID."""
     wh, con = synced
