@@ -253,10 +253,9 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     so the last one to finish is a small one (_ingest_order). Sources share only the name and address
     dictionaries, which take one filler at a time (ingest.dictionaries).
     """
-    def size(c: SourceContract) -> int:
-        path = plan.sources[c.source].path
+    def size(c: SourceContract) -> int:  # of a delivery to load (_ingest_order)
         try:
-            return Path(path).stat().st_size if path and plan.sources[c.source].action == "load" else 0
+            return Path(plan.sources[c.source].path).stat().st_size
         except OSError:  # gone since the plan: ingest_source refuses it with a clear message
             return 0
 

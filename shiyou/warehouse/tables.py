@@ -84,15 +84,14 @@ def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: con.execute(f"SELECT count(*) FROM {quote_ident(t)}").fetchone()[0] for t in PUBLISHED}
 
 
-def source_parquet_parts(folder: Path, source: str) -> list[Path]:
-    """The Parquet files of one source's snapshot under a release's parquet folder."""
-    return sorted((folder / "source_records").glob(f"snapshot_date=*/source={source}/data.parquet"))
+def _source_partitions(folder: Path, source: str) -> list[Path]:
+    """The partition folders (snapshot_date=…/source=<source>) of one source under a parquet folder."""
+    return sorted((folder / "source_records").glob(f"snapshot_date=*/source={source}"))
 
 
 def export_source_parquet(con: duckdb.DuckDBPyConnection, folder: Path, source: str,
-                          previous_folder: Path | None = None) -> str:
-    """parquet/source_records/snapshot_date=…/source=<source>/data.parquet for one source; returns
-    how ("written", "reused" or "empty").
+                          previous_folder: Path | None = None) -> None:
+    """parquet/source_records/snapshot_date=…/source=<source>/data.parquet for one source.
 
     Called as soon as the source's table is final (at the end of its ingest), so the export
     runs beside the other source's ingest rather than after matching. A source that kept its
@@ -102,37 +101,40 @@ def export_source_parquet(con: duckdb.DuckDBPyConnection, folder: Path, source: 
     release is never written to), else copied. Whatever an earlier attempt of the same build
     left for this source is removed first, so a re-executed ingest never adds a partition.
     """
-    for part in (folder / "source_records").glob(f"snapshot_date=*/source={source}"):
+    for part in _source_partitions(folder, source):
         shutil.rmtree(part)
     t = quote_ident(records_table(source))
     dates, rows = con.execute(f"SELECT list(DISTINCT snapshot_date), count(*) FROM {t}").fetchall()[0]
     dates = sorted(d for d in dates or [] if d is not None)
-    if previous_folder is not None and _same_snapshot(con, previous_folder, source, dates, rows):
-        for src in source_parquet_parts(previous_folder, source):
-            target = folder / src.relative_to(previous_folder)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(src, target)
-            except OSError:  # another file system, or links not allowed
-                shutil.copyfile(src, target)
-        return "reused"
+    reusable = _reusable_files(con, previous_folder, source, dates, rows) if previous_folder else []
+    for src in reusable:
+        target = folder / src.relative_to(previous_folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, target)
+        except OSError:  # another file system, or links not allowed
+            shutil.copyfile(src, target)
+    if reusable:
+        return
     for d in dates:
         part = folder / "source_records" / f"snapshot_date={d.isoformat()}" / f"source={source}"
         part.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY (SELECT * EXCLUDE (snapshot_date, source) FROM {t} WHERE snapshot_date = ?) "
                     f"TO {literal(str(part / 'data.parquet'))} (FORMAT parquet)", [d])
-    return "written" if dates else "empty"
 
 
-def _same_snapshot(con: duckdb.DuckDBPyConnection, previous_folder: Path, source: str, dates: list,
-                   rows: int) -> bool:
-    """Do the previous release's files of ``source`` hold these snapshot dates and this many rows?"""
-    old = source_parquet_parts(previous_folder, source)
-    if not old or [p.parent.parent.name.split("=", 1)[1] for p in old] != [d.isoformat() for d in dates]:
-        return False
+def _reusable_files(con: duckdb.DuckDBPyConnection, previous_folder: Path, source: str, dates: list,
+                    rows: int) -> list[Path]:
+    """The previous release's files of ``source`` if they hold these snapshot dates and this many
+    rows, else none."""
+    parts = _source_partitions(previous_folder, source)
+    files = [p / "data.parquet" for p in parts]
+    if (not parts or [p.parent.name.split("=", 1)[1] for p in parts] != [d.isoformat() for d in dates]
+            or not all(f.is_file() for f in files)):
+        return []
     in_files = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)",
-                           [[str(p) for p in old]]).fetchall()[0][0]
-    return in_files == rows
+                           [[str(f) for f in files]]).fetchall()[0][0]
+    return files if in_files == rows else []
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
