@@ -207,10 +207,12 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
         run(con, f"CREATE OR REPLACE TABLE residents AS SELECT i.resident_id, {fields}, g.status, g.status_date, "
                   f"g.records, g.sources, g.provenance FROM match_golden AS g JOIN match_resident_ids AS i "
                   f"USING (cluster_no) ORDER BY i.resident_id")
+        # In record_uid order (source:record_id, which record_no follows): sorting on the integer
+        # instead of the two strings saves ≈ 0.5 s at 1M residents.
         run(con, "CREATE OR REPLACE TABLE resident_xref AS SELECT s.source, s.record_id, c.record_uid, "
                   "i.resident_id, c.match_score FROM match_clusters AS c JOIN source_records AS s "
                   "ON s.record_uid = c.record_uid JOIN match_resident_ids AS i USING (cluster_no) "
-                  "ORDER BY s.source, s.record_id")
+                  "ORDER BY c.record_no")
         _change_events(con, previous is not None, detected_on)
     finally:
         if previous_db:

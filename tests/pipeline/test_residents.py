@@ -43,6 +43,17 @@ def test_every_loaded_record_is_in_resident_xref_exactly_once(synced):
     assert con.execute("SELECT count(*) FROM resident_xref WHERE record_id LIKE '%-M'").fetchall()[0][0] > 0
 
 
+def test_published_rows_are_in_a_fixed_order(synced):
+    """The same input gives the same files: residents by resident_id, resident_xref by record_uid
+    (source, then record key)."""
+    _, con = synced
+    for table, key in (("residents", "resident_id"), ("resident_xref", "record_uid")):
+        rows = [r[0] for r in con.execute(f"SELECT {key} FROM {table}").fetchall()]
+        assert rows == sorted(rows), table
+    sources = [r[0] for r in con.execute("SELECT source FROM resident_xref").fetchall()]
+    assert sources == sorted(sources)
+
+
 def test_one_resident_per_real_person(synced):
     """Residents against the truth: nearly every person is one resident and no resident is two people."""
     _, con = synced
