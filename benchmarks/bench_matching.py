@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.bench_ingest import BENCH, ensure_district, run_sync  # noqa: E402
-from shiyou import DUCKDB_ALLOCATOR_CONF  # noqa: E402
+import shiyou  # noqa: E402,F401  (sets DuckDB's allocator options for the processes started here)
 
 SPLINK_PY = ROOT / ".venv-splink" / "bin" / "python"
 SPLINK_COLUMNS = ("record_uid, source, name_norm, name_key, name_pinyin, name_pinyin_fuzzy, former_name_key, "
@@ -161,11 +160,10 @@ def main() -> int:
         sdir.mkdir(parents=True, exist_ok=True)
         rec = sdir / "records.parquet"
         con.execute(f"COPY (SELECT {SPLINK_COLUMNS} FROM wh.source_records) TO '{rec}' (FORMAT parquet)").fetchall()
-        # Splink's DuckDB gets the allocator setting shiyou's sync runs with (shiyou/__init__.py): the
-        # same footing, and with DuckDB's own default its linking took about as long.
-        env = {**os.environ, "DUCKDB_JE_MALLOC_CONF": os.environ.get("DUCKDB_JE_MALLOC_CONF", DUCKDB_ALLOCATOR_CONF)}
+        # Splink's process inherits DUCKDB_JE_MALLOC_CONF, set by importing shiyou above: its DuckDB
+        # runs with the allocator setting shiyou's sync has (with DuckDB's default it took about as long).
         subprocess.run([str(SPLINK_PY), str(ROOT / "benchmarks" / "splink_baseline.py"), "--records", str(rec),
-                        "--out", str(sdir)], check=True, cwd=ROOT, env=env)
+                        "--out", str(sdir)], check=True, cwd=ROOT)
         timings = json.loads((sdir / "timings.json").read_text())
         out["splink"] = pairwise(con, f"SELECT record_uid, CAST(cluster_id AS VARCHAR) AS cluster_id "
                                       f"FROM read_parquet('{sdir / 'clusters.parquet'}')")

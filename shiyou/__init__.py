@@ -1,7 +1,7 @@
 """shiyou (实有): the five departments' resident lists, ingested, matched and published as one warehouse.
 
-Importing the package sets one process-wide default before DuckDB is loaded (every entry point —
-the CLI, the Dagster definitions, the tests, the benchmarks — imports shiyou first):
+Importing the package sets one process-wide default before DuckDB is loaded (the CLI, the
+Dagster definitions and the tests import shiyou before duckdb; the benchmarks' syncs run the CLI):
 
 DuckDB allocates through its own jemalloc, built to hand freed pages back to the operating
 system one second after they are freed (``dirty_decay_ms:1000``). A sync runs one large
