@@ -134,6 +134,63 @@ def test_sources_keeping_their_snapshot_start_right_after_the_largest_delivery()
     assert order == ["police", "family_planning", "social_security", "labour", "civil_affairs"]
 
 
+def _threads(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+
+
+def test_concurrent_sources_share_duckdbs_threads_and_the_setting_comes_back(tmp_path, monkeypatch):
+    """``threads`` belongs to the database: two sources each on all of DuckDB's threads
+    oversubscribe the cores. While two run, each source's connection sees its share; the last
+    one left gets them all; afterwards the database has its own setting again (seen through a
+    connection held across the ingest, so the database is not simply reopened with its default)."""
+    plan = sync.open_run(SAMPLES / "landing", tmp_path / "wh", None)
+    keeper = sync.staging_connect(plan)
+    keeper.execute("SET threads = 4")  # whatever the machine: four to share between two
+    seen: dict[str, int] = {}
+    others_done = threading.Event()
+    real = sync.ingest_source
+
+    def spy(con, plan, contract):
+        if contract.source == "police":  # the largest delivery, started first: held until it is alone
+            assert others_done.wait(timeout=120)
+        seen[contract.source] = _threads(con)
+        return real(con, plan, contract)
+
+    finished: list[str] = []
+
+    def on_done(outcome):  # called once the run has handled the outcome's completion
+        finished.append(outcome.source)
+        if len(finished) == len(CONTRACTS) - 1:
+            others_done.set()
+
+    monkeypatch.setattr(sync, "ingest_source", spy)
+    try:
+        sync.ingest_sources(plan, CONTRACTS, workers=2, on_done=on_done)
+        assert seen == {**{c.source: 2 for c in CONTRACTS}, "police": 4}
+        assert _threads(keeper) == 4
+        seen.clear()
+        others_done.set()
+        sync.ingest_sources(plan, CONTRACTS, workers=1)  # one at a time: nothing to share
+        assert seen == {c.source: 4 for c in CONTRACTS}
+    finally:
+        keeper.close()
+
+
+def test_a_workbook_is_ordered_by_its_work_not_its_bytes():
+    """The family-planning workbook is the smallest file of a district but not the shortest task
+    (zip-compressed, read cell by cell): ordered by bytes it started last and ran alone at the end."""
+    assert next(c for c in CONTRACTS if c.source == "family_planning").file.format == "xlsx"
+    plan = sync.RunPlan("2026-11-21", "", "", "", None, {c.source: sync.SourcePlan(c.source, "load") for c in CONTRACTS})
+    # bytes as delivered at 1M residents (MB)
+    sizes = {"police": 292, "social_security": 127, "labour": 37, "civil_affairs": 20, "family_planning": 13}
+    order = [c.source for c in sync._ingest_order(plan, CONTRACTS, lambda c: sizes[c.source])]
+    assert order == ["police", "social_security", "labour", "family_planning", "civil_affairs"]
+    # a workbook worth less work than a CSV still goes after it
+    sizes["family_planning"] = 5
+    order = [c.source for c in sync._ingest_order(plan, CONTRACTS, lambda c: sizes[c.source])]
+    assert order[-1] == "family_planning"
+
+
 def test_a_failed_dictionary_seeding_fails_the_ingest_and_frees_the_dictionaries(sample_warehouse, tmp_path,
                                                                                  monkeypatch):
     """Yesterday's dictionaries are copied on a thread of their own while the sources read: its
