@@ -13,6 +13,7 @@ warehouse untouched: all writing happens in the release being built.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -296,7 +297,10 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
                 raise seed_error
             return outcomes
         finally:
-            last_one_running(cons["__dictionaries"])
+            # Put the setting back; not over the error that ends a run (a database that failed
+            # beyond repair cannot take a setting, and its threads no longer matter).
+            with contextlib.suppress(duckdb.Error):
+                last_one_running(cons["__dictionaries"])
     finally:
         for con in cons.values():
             con.close()
