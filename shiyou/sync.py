@@ -255,8 +255,8 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
     A source's ingest alternates between DuckDB (which releases the GIL and uses every core)
     and Python (reading checks, the name and address normalisers, validation), so one source
     alone keeps two cores about 1.4 busy; two at a time fill the gaps. While they run, DuckDB's
-    threads are shared out between them (_share_threads). Largest delivery first, so the last
-    one to finish is a small one (_ingest_order). Sources share only the name and address
+    threads are shared out between them (_share_threads). Largest task first, so the last
+    one to finish is a short one (_ingest_order). Sources share only the name and address
     dictionaries, which take one filler at a time (ingest.dictionaries).
     """
     def size(c: SourceContract) -> int:  # of a delivery to load (_ingest_order)
@@ -355,7 +355,7 @@ def _run_sources(plan: RunPlan, contracts: list[SourceContract], cons: dict, wor
 
 def _ingest_order(plan: RunPlan, contracts: list[SourceContract], size: Callable[[SourceContract], int]
                   ) -> list[SourceContract]:
-    """The largest delivery first (the longest task starts at once), then the sources keeping
+    """The largest delivery (in work) first, the longest task starting at once; then the sources keeping
     their snapshot (a database copy with no Python phase: it fills the core the largest
     delivery's reading and validation leave free, instead of running alone at the end), then
     the other deliveries, largest first. At 1M residents a kept source last ran alone for 2–3 s.
