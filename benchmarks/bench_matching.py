@@ -46,12 +46,13 @@ SPLINK_COLUMNS = ("record_uid, source, name_norm, name_key, name_pinyin, name_pi
 def linking_alone(warehouse: Path) -> dict[str, float]:
     """shiyou's linking on a copy of the published database (source tables already standardised)."""
     from shiyou.matching.resolve import PUBLISHED, resolve_residents
-    from shiyou.sync import duckdb_memory
+    from shiyou.sync import duckdb_settings
 
     copy = BENCH / "linking.duckdb"
     shutil.copyfile(warehouse / "shiyou.duckdb", copy)
     con = duckdb.connect(str(copy))
-    con.execute("SET memory_limit = ?", [duckdb_memory()]).fetchall()  # as the sync's release connection
+    for name, value in duckdb_settings().items():  # as the sync's release connection
+        con.execute(f"SET {name} = ?", [value]).fetchall()
     for t in PUBLISHED:
         con.execute(f"DROP TABLE IF EXISTS {t}").fetchall()
     t0 = time.perf_counter()
@@ -161,9 +162,13 @@ def main() -> int:
         rec = sdir / "records.parquet"
         con.execute(f"COPY (SELECT {SPLINK_COLUMNS} FROM wh.source_records) TO '{rec}' (FORMAT parquet)").fetchall()
         # Splink's process inherits DUCKDB_JE_MALLOC_CONF, set by importing shiyou above: its DuckDB
-        # runs with the allocator setting shiyou's sync has (with DuckDB's default it took about as long).
+        # runs with the allocator setting shiyou's sync has (with DuckDB's default it took about as long),
+        # and its connection gets the same block allocator (its memory cap stays DuckDB's default).
+        from shiyou.sync import duckdb_settings
+
+        same = [f"--set=block_allocator_memory={duckdb_settings()['block_allocator_memory']}"]
         subprocess.run([str(SPLINK_PY), str(ROOT / "benchmarks" / "splink_baseline.py"), "--records", str(rec),
-                        "--out", str(sdir)], check=True, cwd=ROOT)
+                        "--out", str(sdir), *same], check=True, cwd=ROOT)
         timings = json.loads((sdir / "timings.json").read_text())
         out["splink"] = pairwise(con, f"SELECT record_uid, CAST(cluster_id AS VARCHAR) AS cluster_id "
                                       f"FROM read_parquet('{sdir / 'clusters.parquet'}')")

@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threshold", type=float, default=THRESHOLD, help="clustering match probability")
     ap.add_argument("--untuned", action="store_true", help="the first model, before tuning (step 0)")
     ap.add_argument("--verbose", action="store_true", help="Splink's own progress log on stderr")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a DuckDB setting for Splink's connection (bench_matching passes shiyou's block allocator)")
     args = ap.parse_args(argv)
 
     tuning = dict(UNTUNED) if args.untuned else dict(TUNING)
@@ -272,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     con = duckdb.connect()
     if args.threads:
         con.execute(f"SET threads = {int(args.threads)}")
+    for setting in args.set:
+        name, _, value = setting.partition("=")
+        if not name.isidentifier():
+            ap.error(f"--set {setting!r}: NAME=VALUE with a DuckDB setting's name")
+        con.execute(f"SET {name} = ?", [value])
     cols = ", ".join(f'"{c}"' for c in INPUT_COLUMNS)
     con.execute(
         f"CREATE TABLE records AS SELECT {cols} FROM read_parquet(?) ORDER BY record_uid",

@@ -53,6 +53,31 @@ def test_first_sync_publishes_duckdb_and_parquet(tmp_path):
     assert (wh / "shiyou.duckdb").is_symlink() and (wh / "parquet").is_symlink()
 
 
+def test_every_connection_of_a_run_takes_duckdbs_blocks_from_a_region_sized_by_the_memory_cap(tmp_path,
+                                                                                              monkeypatch):
+    """duckdb_settings: a run's DuckDB takes its buffer blocks from one reserved region as large as
+    its memory cap (at 1M residents ≈ 3 CPU-s less of the kernel's page handling); an operator's
+    SHIYOU_DUCKDB_MEMORY sizes both. Seen on the connections the real sync opens."""
+    from shiyou import sync as run
+
+    monkeypatch.setenv("SHIYOU_DUCKDB_MEMORY", "1GB")
+    real, seen = run.staging_connect, []
+
+    def spy(plan):
+        con = real(plan)
+        seen.append(con.execute("SELECT current_setting('memory_limit'), "
+                                "current_setting('block_allocator_memory')").fetchall()[0])
+        return con
+
+    monkeypatch.setattr(run, "staging_connect", spy)
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    code, lines = sync(landing, wh)
+    assert code == cli.EXIT_OK, lines
+    # the ingest's connections, matching's and publishing's
+    assert len(seen) >= 3 and set(seen) == {("953.6 MiB", "953.6 MiB")}, seen
+
+
 def test_masked_views_hold_no_full_ids(tmp_path):
     landing, wh = tmp_path / "landing", tmp_path / "wh"
     make_day(landing, D1)
