@@ -78,6 +78,28 @@ def test_every_connection_of_a_run_takes_duckdbs_blocks_from_a_region_sized_by_t
     assert len(seen) >= 3 and set(seen) == {("953.6 MiB", "953.6 MiB")}, seen
 
 
+def test_a_smaller_memory_cap_later_in_the_same_process_keeps_the_region_already_reserved(tmp_path,
+                                                                                         monkeypatch):
+    """DuckDB's block region can only grow: opening a release database that this process already
+    holds, under a smaller cap, must not fail; the cap itself follows the new value."""
+    from shiyou import sync as run
+
+    landing = tmp_path / "landing"
+    make_day(landing, D1)
+    plan = run.open_run(landing, tmp_path / "wh", None)
+    monkeypatch.setenv("SHIYOU_DUCKDB_MEMORY", "2GB")
+    first = run.staging_connect(plan)
+    monkeypatch.setenv("SHIYOU_DUCKDB_MEMORY", "1GB")
+    second = run.staging_connect(plan)
+    try:
+        got = second.execute("SELECT current_setting('memory_limit'), "
+                             "current_setting('block_allocator_memory')").fetchall()[0]
+    finally:
+        second.close()
+        first.close()
+    assert got == ("953.6 MiB", "1.8 GiB")
+
+
 def test_masked_views_hold_no_full_ids(tmp_path):
     landing, wh = tmp_path / "landing", tmp_path / "wh"
     make_day(landing, D1)
