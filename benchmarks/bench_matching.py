@@ -46,13 +46,12 @@ SPLINK_COLUMNS = ("record_uid, source, name_norm, name_key, name_pinyin, name_pi
 def linking_alone(warehouse: Path) -> dict[str, float]:
     """shiyou's linking on a copy of the published database (source tables already standardised)."""
     from shiyou.matching.resolve import PUBLISHED, resolve_residents
-    from shiyou.sync import duckdb_settings
+    from shiyou.sync import apply_duckdb_settings
 
     copy = BENCH / "linking.duckdb"
     shutil.copyfile(warehouse / "shiyou.duckdb", copy)
     con = duckdb.connect(str(copy))
-    for name, value in duckdb_settings().items():  # as the sync's release connection
-        con.execute(f"SET {name} = ?", [value]).fetchall()
+    apply_duckdb_settings(con)  # as the sync's release connection
     for t in PUBLISHED:
         con.execute(f"DROP TABLE IF EXISTS {t}").fetchall()
     t0 = time.perf_counter()

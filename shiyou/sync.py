@@ -63,10 +63,24 @@ def duckdb_settings() -> dict[str, str]:
     and a freed block goes back to that region, handed to the kernel lazily (MADV_FREE), instead
     of through the general allocator. At 1M residents the kernel's share of a full sync fell
     from 16.3–18.3 to 13.3–15.2 CPU-seconds and the sync from 63.0–65.4 to 60.3–63.0 s (five runs
-    each, alternated, timed inside the process), with the same peak (3.49–3.54 against 3.47–3.51 GB): DuckDB's memory
-    stays under its cap either way. The region is the database's until it closes."""
+    each, alternated, timed inside the process), with the same peak (3.49–3.54 against
+    3.47–3.51 GB): DuckDB's memory stays under its cap either way. The region is the database's
+    until it closes."""
     cap = duckdb_memory()
     return {"memory_limit": cap, "block_allocator_memory": cap}
+
+
+def apply_duckdb_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """Give ``con``'s database the run's settings (duckdb_settings), the memory cap first."""
+    for name, value in duckdb_settings().items():
+        try:
+            con.execute(f"SET {name} = ?", [value])
+        except duckdb.InvalidInputException:
+            # The block region can only grow: a database already holding a larger one (opened
+            # earlier in this process under a larger cap) keeps it. A malformed cap has already
+            # failed on memory_limit.
+            if name != "block_allocator_memory":
+                raise
 
 
 class SyncError(Exception):
@@ -170,19 +184,12 @@ def open_run(landing_dir: Path, warehouse: Path, sync_date: dt.date | None,
 
 
 def staging_connect(plan: RunPlan) -> duckdb.DuckDBPyConnection:
-    """The release database being built, with the run's settings (duckdb_settings). DuckDB's memory
+    """The release database being built, with the run's settings (apply_duckdb_settings). DuckDB's memory
     is capped so a district stays under 4 GB of RAM (it spills to the release's scratch folder beyond that)."""
     building = Path(plan.building)
     (building / "scratch" / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(building / pub.DB_NAME))
-    for name, value in duckdb_settings().items():
-        try:
-            con.execute(f"SET {name} = ?", [value])
-        except duckdb.InvalidInputException:
-            # The block region can only grow: a database already holding a larger one (opened
-            # earlier in this process under a larger cap) keeps it.
-            if name != "block_allocator_memory":
-                raise
+    apply_duckdb_settings(con)
     con.execute("SET temp_directory = ?", [str(building / "scratch" / "duckdb_tmp")])
     con.execute("SET preserve_insertion_order = true")
     return con
