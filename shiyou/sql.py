@@ -31,3 +31,24 @@ def literal(value: str | None) -> str:
     if "\x00" in value:
         raise ValueError("literal contains NUL")
     return "'" + value.replace("'", "''") + "'"
+
+
+def create_table_as(con, name: str, select: str, params: list | None = None,
+                    compression: dict[str, str] | None = None) -> None:
+    """``CREATE OR REPLACE TABLE name AS select``, except that the columns named in
+    ``compression`` are stored with that DuckDB compression method (``USING COMPRESSION``;
+    DuckDB has no such clause for CREATE TABLE AS, so the table is declared from the query's
+    own column types and filled by INSERT, which keeps the query's row order)."""
+    table = quote_ident(name)
+    columns = con.execute(f"DESCRIBE {select}", params).fetchall() if compression else []
+    if not any(c[0] in compression for c in columns):
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", params).fetchall()
+        return
+    ddl = []
+    for column, type_, *_ in columns:
+        method = compression.get(column)
+        if method is not None and not method.isidentifier():
+            raise ValueError(f"not a compression method: {method!r}")
+        ddl.append(f"{quote_ident(column)} {type_}" + (f" USING COMPRESSION {method}" if method else ""))
+    con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(ddl)})").fetchall()
+    con.execute(f"INSERT INTO {table} {select}", params).fetchall()

@@ -33,7 +33,8 @@ from shiyou.ingest import dictionaries, landing
 from shiyou.ingest.delivery import (DeliveryResult, ingest_file, quarantine_table, records_table,
                                     sha256_of)
 from shiyou.paths import SCHEMAS_DIR
-from shiyou.sql import literal, quote_ident, table_exists
+from shiyou.sql import create_table_as, literal, quote_ident, table_exists
+from shiyou.standard.elements import storage_compression
 from shiyou.warehouse import publish as pub
 from shiyou.warehouse import tables
 
@@ -211,7 +212,8 @@ def _keep_previous(con, plan: RunPlan, source: str) -> tuple[int, int, str | Non
     try:
         known = table_exists(con, records_table(source), alias)
         if known:
-            con.execute(f"CREATE OR REPLACE TABLE {rt} AS SELECT * FROM {prev}.{rt}")
+            create_table_as(con, records_table(source), f"SELECT * FROM {prev}.{rt}",
+                            compression=storage_compression())
             con.execute(f"CREATE OR REPLACE TABLE {qt} AS SELECT * FROM {prev}.quarantine WHERE source = ?",
                         [source])
             snap = con.execute(f"SELECT max(snapshot_date) FROM {prev}.deliveries WHERE source = ? AND is_current",

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from shiyou.paths import CODES_DIR, ROOT
 from shiyou.sql import literal, quote_ident, table_exists
+from shiyou.standard.elements import storage_compression
 
 NAME_COLUMNS = ["name_norm", "name_key", "name_pinyin", "name_pinyin_fuzzy", "name_surname", "name_is_minority"]
 ADDRESS_PARTS = ["province", "city", "district", "street", "community", "road", "door_number", "estate",
@@ -100,8 +101,16 @@ def _ensure(con: duckdb.DuckDBPyConnection, kind: str, previous_db: str | None) 
     if table_exists(con, table(kind)):
         return
     _, cols = _normaliser(kind)
-    ddl = ", ".join(f"{quote_ident(c)} {'BOOLEAN' if c in BOOLEAN else 'VARCHAR'}" for c in cols)
-    con.execute(f"CREATE TABLE {t} (v VARCHAR, {ddl}, version VARCHAR)")  # unique by construction; an index costs seconds
+    # Stored as the standard stores the same columns of a source's records (the raw address, v,
+    # as `address`).
+    stored = storage_compression()
+    stored["v"] = stored.get("address" if kind == "addresses" else "name")
+
+    def column(name: str, type_: str) -> str:
+        return f"{quote_ident(name)} {type_}" + (f" USING COMPRESSION {stored[name]}" if stored.get(name) else "")
+
+    ddl = ", ".join(column(c, "BOOLEAN" if c in BOOLEAN else "VARCHAR") for c in ["v", *cols])
+    con.execute(f"CREATE TABLE {t} ({ddl}, version VARCHAR)")  # unique by construction; an index costs seconds
     if previous_db:
         con.execute(f"ATTACH {literal(previous_db)} AS prev_dict (READ_ONLY)")
         try:

@@ -14,8 +14,9 @@ import duckdb
 
 from shiyou.ingest import dictionaries
 from shiyou.ingest.dictionaries import ADDRESS_PARTS, NAME_COLUMNS
-from shiyou.sql import literal, quote_ident
+from shiyou.sql import create_table_as, literal, quote_ident
 from shiyou.standard import id_number, phones
+from shiyou.standard.elements import storage_compression
 
 RESIDENT_LIKE = "(id_type IS NULL OR id_type = 'resident_id')"
 
@@ -39,9 +40,9 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
     ph = phones.sql_columns("__phone_digits", area_code)
     parts = ", ".join(f"a.{p} AS address_{p}" for p in ADDRESS_PARTS)
     names = ", ".join(f"n.{c}" for c in NAME_COLUMNS)
-    con.execute(
+    create_table_as(
+        con, out,
         f"""
-        CREATE OR REPLACE TABLE {quote_ident(out)} AS
         WITH m AS (
             SELECT *, {id_number.sql_cleaned('id_number_raw')} AS __id_clean,
                    {phones.sql_digits('phone_raw')} AS __phone_digits
@@ -93,4 +94,5 @@ def standardise(con: duckdb.DuckDBPyConnection, mapped: str, out: str, *, snapsh
         LEFT JOIN _dictionary_addresses a ON a.v = d.address
         """,
         [snapshot_date, file],
+        compression=storage_compression(),
     )

@@ -21,6 +21,7 @@ class Element:
     format: str = ""
     code_table: str | None = None
     default: str | None = None
+    storage: str | None = None  # a DuckDB compression method for the column, where not DuckDB's own choice
 
 
 @lru_cache(maxsize=1)
@@ -45,3 +46,8 @@ def kind(field: str) -> str:
         return "attributes"
     e = all_elements().get(field)
     return e.kind if e else "unknown"
+
+
+def storage_compression() -> dict[str, str]:
+    """Column -> DuckDB compression method, for the elements whose ``storage`` names one."""
+    return {e.name: e.storage for e in all_elements().values() if e.storage}

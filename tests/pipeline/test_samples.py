@@ -87,3 +87,27 @@ def test_masked_views_cannot_give_back_ids_names_or_addresses(warehouse):
     raw = "\n".join(r[0] for r in warehouse.execute("SELECT raw FROM quarantine_masked").fetchall())
     assert raw and not any(ch.isdigit() for ch in raw)
     assert not any(n in raw for n in names)
+
+
+def _compression(con, table: str) -> dict[str, set[str]]:
+    rows = con.execute("SELECT column_name, compression FROM pragma_storage_info(?) "
+                       "WHERE segment_type <> 'VALIDITY'", [table]).fetchall()
+    out: dict[str, set[str]] = {}
+    for column, method in rows:
+        out.setdefault(column, set()).add(method)
+    return out
+
+
+def test_addresses_are_stored_zstd_compressed_wherever_the_warehouse_keeps_them(warehouse):
+    """data_elements.yaml `storage: zstd`: long free-text addresses written with ZSTD, at 1M
+    residents twice as fast as DuckDB's own choice and a third smaller; the other columns keep
+    DuckDB's choice."""
+    addresses = {"address", "hukou_address", "address_norm", "address_key"}
+    for source in ("police", "labour", "civil_affairs", "family_planning", "social_security"):
+        stored = _compression(warehouse, f"source_records_{source}")
+        assert {c: stored[c] for c in addresses} == {c: {"ZSTD"} for c in addresses}, source
+        assert "ZSTD" not in stored["name"] | stored["address_road"] | stored["id_number"]
+    assert {c: m for c, m in _compression(warehouse, "_dictionary_addresses").items()
+            if c in ("v", "address_norm", "address_key")} == {c: {"ZSTD"} for c in ("v", "address_norm",
+                                                                                      "address_key")}
+    assert _compression(warehouse, "residents")["address"] == {"ZSTD"}

@@ -26,7 +26,7 @@ def _record(uid: str, source: str, phone: str, registered_on: dt.date | None,
             "phone": phone, "phone_type": phone_type, "registered_on": registered_on}
 
 
-def _golden(records: list[dict]) -> dict:
+def _golden(records: list[dict], sources: list[str] | None = None) -> dict:
     """The golden record of one cluster holding ``records`` (through the real SQL)."""
     con = duckdb.connect()
     con.execute("CREATE TABLE source_records (" + ", ".join(f"{c} {t}" for c, t in COLUMNS.items()) + ")")
@@ -37,11 +37,23 @@ def _golden(records: list[dict]) -> dict:
     con.execute("CREATE TABLE match_records AS SELECT record_no, CAST(NULL AS VARCHAR) AS id_anchor "
                 "FROM match_clusters")
     con.execute(f"CREATE TABLE match_golden_records AS {golden.golden_records_sql()}")
-    row = con.execute(golden.golden_sql()).fetchall()
+    row = con.execute(golden.golden_sql(sources=sources)).fetchall()
     assert len(row) == 1
     out = dict(zip([d[0] for d in con.description], row[0]))
     out["provenance"] = json.loads(out["provenance"])
     return out
+
+
+@pytest.mark.parametrize("sources", [None, ["civil_affairs", "labour", "police"],
+                                     [f"extra_{i:02d}" for i in range(golden.MASKED_SOURCES_MAX)] + ["labour",
+                                                                                                 "police"]],
+                         ids=["default", "present only", "too many for a mask"])
+def test_sources_lists_each_source_of_the_resident_once_in_order(sources):
+    g = _golden([_record("police:1", "police", "13800000001", None),
+                 _record("labour:2", "labour", "13800000002", None),
+                 _record("police:3", "police", "13800000003", None),
+                 _record("labour:1", "labour", "13800000004", None)], sources=sources)
+    assert g["sources"] == ["labour", "police"] and g["records"] == 4
 
 
 def test_phone_of_the_latest_registration_mobiles_first():
