@@ -157,6 +157,17 @@ def _change_events(con, has_previous: bool, detected_on) -> None:
         run(con, f"INSERT INTO change_events {changes.change_events_sql('prev', detected_on)}")
 
 
+def storage() -> dict[str, str]:
+    """Column -> compression for the published tables: as the standard stores the same element
+    (a link's two record_uids as record_uid), and ``provenance`` (nine record keys as JSON text)
+    ZSTD: at 1M residents DuckDB's own choice took 1.37 CPU-seconds and 420 blocks to write it,
+    ZSTD 0.51 and 122."""
+    out = storage_compression()
+    if out.get("record_uid"):
+        out.update(record_uid_l=out["record_uid"], record_uid_r=out["record_uid"])
+    return {**out, "provenance": "zstd"}
+
+
 def _drop(con, *names: str) -> None:
     """Scratch tables no later step reads. Dropped at once: they live in memory (TEMP), and at 1M
     residents what is still held when survivorship runs decides whether DuckDB spills to disk."""
@@ -191,7 +202,7 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
     crep = cluster.cluster(con, cfg, tables)
     t = lap("clustering", t)
     # Every pair worth explaining, now that clusters are known; the pair tables are then done with.
-    run(con, f"CREATE OR REPLACE TABLE match_links AS {links_sql(cfg, model)}")
+    create_table_as(con, "match_links", links_sql(cfg, model), compression=storage())
     _drop(con, tables.pairs, tables.gamma, predict.SCORES, cluster.EDGES, cluster.CUT)
     t = lap("links", t)
 
@@ -207,13 +218,13 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
         fields = ", ".join(f"g.{quote_ident(f.name)}" for f in golden.FIELDS)
         create_table_as(con, "residents", f"SELECT i.resident_id, {fields}, g.status, g.status_date, "
                         f"g.records, g.sources, g.provenance FROM match_golden AS g JOIN match_resident_ids AS i "
-                        f"USING (cluster_no) ORDER BY i.resident_id", compression=storage_compression())
+                        f"USING (cluster_no) ORDER BY i.resident_id", compression=storage())
         # In record_uid order (source:record_id, which record_no follows): sorting on the integer
         # instead of the two strings saves ≈ 0.5 s at 1M residents.
-        run(con, "CREATE OR REPLACE TABLE resident_xref AS SELECT s.source, s.record_id, c.record_uid, "
-                  "i.resident_id, c.match_score FROM match_clusters AS c JOIN source_records AS s "
-                  "ON s.record_uid = c.record_uid JOIN match_resident_ids AS i USING (cluster_no) "
-                  "ORDER BY c.record_no")
+        create_table_as(con, "resident_xref", "SELECT s.source, s.record_id, c.record_uid, i.resident_id, "
+                        "c.match_score FROM match_clusters AS c JOIN source_records AS s "
+                        "ON s.record_uid = c.record_uid JOIN match_resident_ids AS i USING (cluster_no) "
+                        "ORDER BY c.record_no", compression=storage())
         _change_events(con, previous is not None, detected_on)
     finally:
         if previous_db:
