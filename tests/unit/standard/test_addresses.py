@@ -235,3 +235,22 @@ def test_threaded_and_single_thread_results_agree(monkeypatch):
 def test_convert_unit_numerals_scalar():
     assert addresses.convert_unit_numerals("三里屯路十九号三栋") == "三里屯路19号3栋"
     assert addresses.convert_unit_numerals("第三期") == "3期"
+
+
+def test_values_left_out_of_the_first_steps_are_those_the_steps_would_not_change(monkeypatch):
+    """Steps 1–2 (NFKC, upper-casing, junk and dash clean-up) run only on values holding a
+    character outside CJK unified ideographs, ASCII digits and capitals: the result must be the
+    one every value going through them gives, for the characters those steps do change."""
+    import pyarrow as pa
+
+    from shiyou.standard import addresses
+
+    changed_by_steps = ["天河路１２号", "天河路12号ａ座", "\uf900园3栋", "中山一路①号", "㈠期5栋", "Ⅲ区3栋",
+                        "天河路 12 号", "天河路12号3-2-1502", "天河路—12号", "3#1502", "soho东海岸",
+                        "天河路\u300012号", "天河路12号\u200b", "çà路5号"]
+    plain = [f"天河路{n}号{n % 7}栋{n % 5 + 1}单元{n + 100}" for n in range(3 * len(changed_by_steps))]
+    values = pa.array(changed_by_steps + plain + [None, ""], pa.string())
+    shortcut = addresses._normalise_text(values).to_pylist()
+    monkeypatch.setattr(addresses, "_MAY_CHANGE_IN_STEPS_1_2", ".")  # every value through the steps
+    assert shortcut == addresses._normalise_text(values).to_pylist()
+    assert shortcut[:3] == ["天河路12号", "天河路12号A栋", "岂园3栋"]  # U+F900 → 豈 (U+8C48) → 岂
