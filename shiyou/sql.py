@@ -33,22 +33,31 @@ def literal(value: str | None) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def column_ddl(name: str, type_: str, compression: str | None = None) -> str:
+    """One column of a CREATE TABLE: quoted name, type and, if given, the DuckDB compression
+    method it is stored with (a config value: checked to be a bare word)."""
+    if compression is not None and not compression.isidentifier():
+        raise ValueError(f"not a compression method: {compression!r}")
+    return f"{quote_ident(name)} {type_}" + (f" USING COMPRESSION {compression}" if compression else "")
+
+
 def create_table_as(con, name: str, select: str, params: list | None = None,
                     compression: dict[str, str] | None = None) -> None:
     """``CREATE OR REPLACE TABLE name AS select``, except that the columns named in
-    ``compression`` are stored with that DuckDB compression method (``USING COMPRESSION``;
-    DuckDB has no such clause for CREATE TABLE AS, so the table is declared from the query's
-    own column types and filled by INSERT, which keeps the query's row order)."""
+    ``compression`` (case-insensitively, as DuckDB names columns) are stored with that DuckDB
+    compression method. DuckDB has no such clause for CREATE TABLE AS, so the table is declared
+    from the query's own column types and filled by INSERT, which keeps the query's row order.
+
+    Unlike CREATE TABLE AS that is two statements: ``select`` must not read ``name`` itself (it
+    would find it empty), its column names must be distinct, and a failed INSERT leaves ``name``
+    empty. Every caller builds its tables in a release being prepared, which a failed run
+    discards, so a half-made table is never published."""
     table = quote_ident(name)
-    columns = con.execute(f"DESCRIBE {select}", params).fetchall() if compression else []
-    if not any(c[0] in compression for c in columns):
+    wanted = {k.lower(): v for k, v in (compression or {}).items()}
+    columns = con.execute(f"DESCRIBE {select}", params).fetchall() if wanted else []
+    if not any(c[0].lower() in wanted for c in columns):
         con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", params).fetchall()
         return
-    ddl = []
-    for column, type_, *_ in columns:
-        method = compression.get(column)
-        if method is not None and not method.isidentifier():
-            raise ValueError(f"not a compression method: {method!r}")
-        ddl.append(f"{quote_ident(column)} {type_}" + (f" USING COMPRESSION {method}" if method else ""))
-    con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(ddl)})").fetchall()
+    ddl = ", ".join(column_ddl(column, type_, wanted.get(column.lower())) for column, type_, *_ in columns)
+    con.execute(f"CREATE OR REPLACE TABLE {table} ({ddl})").fetchall()
     con.execute(f"INSERT INTO {table} {select}", params).fetchall()

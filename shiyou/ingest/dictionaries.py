@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from shiyou.paths import CODES_DIR, ROOT
-from shiyou.sql import literal, quote_ident, table_exists
+from shiyou.sql import column_ddl, literal, quote_ident, table_exists
 from shiyou.standard.elements import storage_compression
 
 NAME_COLUMNS = ["name_norm", "name_key", "name_pinyin", "name_pinyin_fuzzy", "name_surname", "name_is_minority"]
@@ -105,11 +105,7 @@ def _ensure(con: duckdb.DuckDBPyConnection, kind: str, previous_db: str | None) 
     # as `address`).
     stored = storage_compression()
     stored["v"] = stored.get("address" if kind == "addresses" else "name")
-
-    def column(name: str, type_: str) -> str:
-        return f"{quote_ident(name)} {type_}" + (f" USING COMPRESSION {stored[name]}" if stored.get(name) else "")
-
-    ddl = ", ".join(column(c, "BOOLEAN" if c in BOOLEAN else "VARCHAR") for c in ["v", *cols])
+    ddl = ", ".join(column_ddl(c, "BOOLEAN" if c in BOOLEAN else "VARCHAR", stored.get(c)) for c in ["v", *cols])
     con.execute(f"CREATE TABLE {t} ({ddl}, version VARCHAR)")  # unique by construction; an index costs seconds
     if previous_db:
         con.execute(f"ATTACH {literal(previous_db)} AS prev_dict (READ_ONLY)")

@@ -132,13 +132,19 @@ def _winner_sql(f: Field, src: str) -> str:
 MASKED_SOURCES_MAX = 10
 
 
+def _contract_sources() -> list[str]:
+    from shiyou.contracts.model import default_contracts
+
+    return [c.source for c in default_contracts()]
+
+
 def _sources_sql(sources: list[str] | None) -> tuple[str, str, str]:
     """(aggregate over a cluster's records, the ``sources`` output, the join it needs).
 
     Collecting each cluster's sources as a list and then sorting and de-duplicating it was a
     third of the status aggregate at 1M residents; a bit per source (``bit_or``) is an integer
     state, and the 31 possible lists of five sources are one small table to join."""
-    names = sorted(set(sources or SOURCE_RANK))
+    names = sorted(set(sources or _contract_sources()))
     if len(names) > MASKED_SOURCES_MAX:
         return "list_sort(list_distinct(list(source))) AS sources", "g.sources", ""
     bits = " ".join(f"WHEN {literal(s)} THEN {1 << i}" for i, s in enumerate(names))
@@ -151,7 +157,8 @@ def _sources_sql(sources: list[str] | None) -> tuple[str, str, str]:
 def golden_sql(golden_records: str = "match_golden_records", sources: list[str] | None = None) -> str:
     """One row per cluster: cluster_no, every FIELDS column, status, status_date, records,
     sources and provenance (JSON field -> record_uid); ties go to the smallest record_uid.
-    ``sources``: every source the records may come from (default: those of SOURCE_RANK)."""
+    ``sources``: every source the records may come from (default: the source contracts'); a
+    record from a source not listed would be missing from its resident's ``sources``."""
     src = qname(golden_records)
     source_agg, sources_out, sources_join = _sources_sql(sources)
     status = (f"SELECT cluster_no, count(*) AS records, {source_agg}, "

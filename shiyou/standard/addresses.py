@@ -5,7 +5,9 @@ DISTINCT raw addresses and joins back).  Every step is a pyarrow.compute
 kernel (C++ / RE2) over the column, split in two chunks run on two threads;
 only the rows that need it leave C++: those with a traditional character
 (``str.translate``) and those with a Chinese numeral next to a unit word
-(``re.sub`` with a numeral parser).
+(``re.sub`` with a numeral parser). Steps 1–2 run only on values holding a
+character they may change (``_MAY_CHANGE_IN_STEPS_1_2``): most addresses are
+CJK unified ideographs, digits and capitals only.
 
 Normalisation (``address_norm``), in order:
 
