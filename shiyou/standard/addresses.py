@@ -67,7 +67,8 @@ from __future__ import annotations
 
 import csv
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from importlib import resources
 from typing import Any
 
@@ -314,30 +315,25 @@ def _steps_1_2(arr: pa.Array) -> pa.Array:
 
 def _normalise_text(arr: pa.Array) -> pa.Array:
     """Steps 1–5: the ``address_norm`` string."""
-    may_change = pc.fill_null(pc.match_substring_regex(arr, _MAY_CHANGE_IN_STEPS_1_2), False)
-    idx = pc.indices_nonzero(may_change)
-    if len(idx) > len(arr) // 2:
-        arr = _steps_1_2(arr)
-    elif len(idx):
-        arr = pc.replace_with_mask(arr, may_change, _steps_1_2(pc.take(arr, idx)))
+    arr = _where(arr, _MAY_CHANGE_IN_STEPS_1_2, _steps_1_2)
     arr = to_simplified_array(arr)
     needs = pc.match_substring_regex(arr, _RE2_NEEDS_NUMERALS)
     arr = map_rows_where(arr, needs, convert_unit_numerals)
     for trigger, pattern, repl in _UNIT_RULES:
-        arr = _rewrite_where(arr, trigger, pattern, repl)
+        arr = _where(arr, trigger, partial(pc.replace_substring_regex, pattern=pattern, replacement=repl))
     return empty_to_null(pc.utf8_trim(arr, "-"))
 
 
-def _rewrite_where(arr: pa.Array, trigger: str, pattern: str, repl: str) -> pa.Array:
-    """``replace_substring_regex`` on only the rows matching ``trigger``."""
+def _where(arr: pa.Array, trigger: str, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``fn`` (column -> column, leaving a value that does not match the RE2 ``trigger`` as it
+    is) run on only the values that match ``trigger``."""
     mask = pc.fill_null(pc.match_substring_regex(arr, trigger), False)
     idx = pc.indices_nonzero(mask)
     if len(idx) == 0:
         return arr
     if len(idx) > len(arr) // 2:  # most rows: not worth the take/scatter
-        return pc.replace_substring_regex(arr, pattern, repl)
-    new = pc.replace_substring_regex(pc.take(arr, idx), pattern, repl)
-    return pc.replace_with_mask(arr, mask, new)
+        return fn(arr)
+    return pc.replace_with_mask(arr, mask, fn(pc.take(arr, idx)))
 
 
 def _coalesce(*arrs: pa.Array) -> pa.Array:
