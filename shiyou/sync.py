@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import json
 import os
 import shutil
@@ -49,6 +50,25 @@ INGEST_WORKERS = 2
 #: (_ingest_order). An xlsx sheet is zip-compressed and read cell by cell in Python: at 1M residents
 #: family planning's 13 MB workbook took 0.51 s per MB in a sync, the CSV sources 0.09–0.26.
 WORK_PER_BYTE = {"csv": 1.0, "xlsx": 2.5}
+
+
+#: Python's full (generation 2) garbage collection waits for this many younger collections
+#: while a sync's heavy steps run (Python's default: 10). At 1M residents those steps keep
+#: millions of long-lived objects (validation frames, Dagster's events, the dictionaries) and
+#: the default made eight full collections that walked them all and freed nothing: 0.97 s
+#: holding the GIL, against none. Younger generations are collected as usual.
+FULL_COLLECTION_AFTER = 1000
+
+
+@contextlib.contextmanager
+def rare_full_collections():
+    """Within the block, Python's full garbage collections are rare (FULL_COLLECTION_AFTER)."""
+    before = gc.get_threshold()
+    gc.set_threshold(before[0], before[1], max(before[2], FULL_COLLECTION_AFTER))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def duckdb_memory() -> str:
@@ -315,8 +335,9 @@ def ingest_sources(plan: RunPlan, contracts: list[SourceContract], workers: int 
             # Yesterday's dictionaries are copied while the sources read their files.
             wait_seeded = dictionaries.prepare_in_background(cons["__dictionaries"], plan.previous_db)
             try:
-                outcomes = _run_sources(plan, contracts, cons, workers, size, on_done or (lambda outcome: None),
-                                        last_one_running)
+                with rare_full_collections():
+                    outcomes = _run_sources(plan, contracts, cons, workers, size,
+                                            on_done or (lambda outcome: None), last_one_running)
             except BaseException as exc:
                 seed_error = wait_seeded()
                 if seed_error is not None:
@@ -429,8 +450,9 @@ def resolve(con: duckdb.DuckDBPyConnection, plan: RunPlan):
     matching.yaml allows (settings.retrain_after_days); SHIYOU_RETRAIN=1 trains anew."""
     from shiyou.matching.resolve import resolve_residents
 
-    return resolve_residents(con, plan.previous_db, Path(plan.building) / "match_model.json",
-                             detected_on=plan.sync_date, retrain=os.environ.get("SHIYOU_RETRAIN") == "1")
+    with rare_full_collections():
+        return resolve_residents(con, plan.previous_db, Path(plan.building) / "match_model.json",
+                                 detected_on=plan.sync_date, retrain=os.environ.get("SHIYOU_RETRAIN") == "1")
 
 
 def resident_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

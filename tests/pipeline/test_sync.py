@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import duckdb
 import pytest
 
 from shiyou import cli
+from shiyou import sync as sync_steps
 from tests.pipeline.landing import copy_day, folder, make_day
 
 D1, D2, D3 = dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)
@@ -282,3 +284,15 @@ def test_lock_held_by_another_sync_is_one_clear_line(tmp_path):
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         code, lines = sync(landing, wh, D1)
     assert code == cli.EXIT_FAILED and lines == [f"shiyou: error: another sync is running on {wh} (lock .sync.lock)"]
+
+
+def test_full_collections_are_rare_inside_the_heavy_steps_and_the_setting_comes_back():
+    """Ingest and matching raise only the full-collection threshold, and put it back even when
+    the step fails (a long-lived Dagster process keeps its own setting)."""
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError):
+        with sync_steps.rare_full_collections():
+            inside = gc.get_threshold()
+            raise RuntimeError("step failed")
+    assert inside[:2] == before[:2] and inside[2] >= sync_steps.FULL_COLLECTION_AFTER > before[2]
+    assert gc.get_threshold() == before

@@ -26,22 +26,57 @@ def _record(uid: str, source: str, phone: str, registered_on: dt.date | None,
             "phone": phone, "phone_type": phone_type, "registered_on": registered_on}
 
 
-def _golden(records: list[dict], sources: list[str] | None = None) -> dict:
-    """The golden record of one cluster holding ``records`` (through the real SQL)."""
+def _connect(records: list[dict], one_cluster: bool = True) -> duckdb.DuckDBPyConnection:
+    """match_golden_records of ``records``: all in one cluster, or each in a cluster of its own."""
     con = duckdb.connect()
     con.execute("CREATE TABLE source_records (" + ", ".join(f"{c} {t}" for c, t in COLUMNS.items()) + ")")
     con.executemany(f"INSERT INTO source_records VALUES ({', '.join('?' for _ in COLUMNS)})",
                     [[r.get(c) for c in COLUMNS] for r in records])
+    cluster = "1" if one_cluster else "row_number() OVER (ORDER BY record_uid)"
     con.execute("CREATE TABLE match_clusters AS SELECT record_uid, row_number() OVER (ORDER BY record_uid) "
-                "AS record_no, 1 AS cluster_no FROM source_records")
+                f"AS record_no, {cluster} AS cluster_no FROM source_records")
     con.execute("CREATE TABLE match_records AS SELECT record_no, CAST(NULL AS VARCHAR) AS id_anchor "
                 "FROM match_clusters")
     con.execute(f"CREATE TABLE match_golden_records AS {golden.golden_records_sql()}")
+    return con
+
+
+def _golden(records: list[dict], sources: list[str] | None = None) -> dict:
+    """The golden record of one cluster holding ``records`` (through the real SQL)."""
+    con = _connect(records)
     row = con.execute(golden.golden_sql(sources=sources)).fetchall()
     assert len(row) == 1
     out = dict(zip([d[0] for d in con.description], row[0]))
     out["provenance"] = json.loads(out["provenance"])
     return out
+
+
+def test_a_resident_of_one_record_takes_what_the_windows_would_choose():
+    """Clusters of one record skip the per-field windows: each field must still be exactly what
+    the window would pick (the record's value where the field's condition allows it, else
+    nothing), with the same provenance."""
+    base = {"snapshot_date": TODAY, "name_norm": "张伟", "id_type": "resident_id", "id_valid": True,
+            "id_number": "440106199001011234", "sex": "1", "birth_date": dt.date(1990, 1, 1),
+            "population_type": "registered", "address": "天河路1号", "address_code": "A1",
+            "household_id": "H1", "phone": "13800000001", "phone_type": "mobile",
+            "registered_on": dt.date(2015, 3, 1), "registration_cancelled": False}
+    variants = [{}, {"id_valid": False}, {"id_type": "passport"}, {"sex": "9"}, {"phone": None},
+                {"registration_cancelled": True, "status": "deceased", "status_date": dt.date(2026, 1, 2)},
+                {"name_norm": None, "address": None, "birth_date": None}]
+    records = [{**base, **v, "record_uid": f"police:{i}", "source": "police"} for i, v in enumerate(variants)]
+    con = _connect(records, one_cluster=False)
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT cluster_no, " + ", ".join(f.name for f in golden.FIELDS) + ", provenance "
+        f"FROM ({golden.golden_sql()})").fetchall()}
+    assert len(got) == len(variants)
+    assert got[2][0] is None and got[4][2] is None and got[5][-2] is None  # id, sex, phone held back
+    for i, f in enumerate(golden.FIELDS):
+        chosen = dict.fromkeys(got)
+        chosen.update({c: (v, uid) for c, v, uid in con.execute(
+            golden._winner_sql(f, "match_golden_records")).fetchall()})
+        for cluster_no, row in got.items():
+            provenance = json.loads(row[-1])[f.name]
+            assert (row[i], provenance) == (chosen[cluster_no] or (None, None)), (f.name, cluster_no)
 
 
 @pytest.mark.parametrize("sources", [None, ["civil_affairs", "labour", "police"],
