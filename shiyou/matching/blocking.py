@@ -269,12 +269,16 @@ def pairs_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "du
     (the single-statement form, e.g. for an engine that plans it as one job).
     """
     order = " ".join(f"WHEN {literal(r.name)} THEN {i}" for i, r in enumerate(cfg.blocking))
+    names = " ".join(f"WHEN {i} THEN {literal(r.name)}" for i, r in enumerate(cfg.blocking))
     if from_rule_table:
         src = qname(tables.rule_pairs)
     else:
         src = "(" + " UNION ALL ".join(f"SELECT * FROM ({rule_sql(cfg, r, tables, dialect)}) AS r{i}"
                                        for i, r in enumerate(cfg.blocking)) + ")"
-    return (f"SELECT record_no_l, record_no_r, arg_min(rule, rule_no) AS rule, "
+    # The first rule is found as the smallest rule number and named afterwards: an integer
+    # aggregate, where arg_min(rule, rule_no) kept a text state per pair (at 1M residents 11.2M
+    # rule pairs into 3.9M pairs: 1.2-1.4 against 1.4-1.9 CPU-seconds).
+    return (f"SELECT record_no_l, record_no_r, CASE min(rule_no) {names} END AS rule, "
             f"CAST(sum(rule_bit) AS BIGINT) AS rules FROM ("
             f"SELECT record_no_l, record_no_r, rule, CASE rule {order} END AS rule_no, "
             f"CAST(power(2, CASE rule {order} END) AS BIGINT) AS rule_bit FROM {src} AS a) AS t "

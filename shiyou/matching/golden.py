@@ -96,19 +96,15 @@ def _rank_sql() -> str:
     return f"CASE s.source {whens} ELSE 9 END"
 
 
-def golden_records_sql(records: str = "source_records", clusters: str = "match_clusters",
-                       match_records: str = "match_records") -> str:
+def golden_records_sql(records: str = "source_records", clusters: str = "match_clusters") -> str:
     """The narrow input of survivorship: each clustered record with the columns FIELDS and the
-    status read (materialised once: every field reads it), and ``cluster_records``, how many
-    records its cluster has."""
+    status read (materialised once: every field reads it), its ``id_anchor`` and
+    ``cluster_records`` (how many records its cluster has), both from the clusters."""
     cols = ", ".join(f"s.{quote_ident(c)}" for c in RECORD_COLUMNS)
     stale = f"coalesce(date_diff('day', s.snapshot_date, n.newest) > {STALE_AFTER_DAYS}, false) AS snapshot_stale"
-    return (f"SELECT c.cluster_no, k.cluster_records, {cols}, m.id_anchor, {_rank_sql()} AS source_rank, {stale} "
+    return (f"SELECT c.cluster_no, c.cluster_records, {cols}, c.id_anchor, {_rank_sql()} AS source_rank, {stale} "
             f"FROM {qname(clusters)} AS c "
-            f"JOIN (SELECT cluster_no, count(*) AS cluster_records FROM {qname(clusters)} GROUP BY cluster_no) AS k "
-            f"ON k.cluster_no = c.cluster_no "
             f"JOIN {qname(records)} AS s ON s.record_uid = c.record_uid "
-            f"JOIN {qname(match_records)} AS m ON m.record_no = c.record_no "
             f"CROSS JOIN (SELECT max(snapshot_date) AS newest FROM {qname(records)}) AS n")
 
 

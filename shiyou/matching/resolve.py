@@ -200,6 +200,9 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
     prep = predict.predict(con, cfg, model, tables)
     t = lap("scoring", t)
     crep = cluster.cluster(con, cfg, tables)
+    # The clusters carry what survivorship needs of match_records (id_anchor): freed before the
+    # links are written, the largest statement still to come while the pair tables are held.
+    _drop(con, tables.match_records)
     t = lap("clustering", t)
     # Every pair worth explaining, now that clusters are known; the pair tables are then done with.
     create_table_as(con, "match_links", links_sql(cfg, model), compression=storage())
@@ -207,7 +210,6 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
     t = lap("links", t)
 
     scratch(con, "match_golden_records", golden.golden_records_sql())
-    _drop(con, tables.match_records)
     scratch(con, "match_golden", golden.golden_sql(sources=sources))
     _drop(con, "match_golden_records")
     if previous_db:

@@ -33,10 +33,10 @@ def _connect(records: list[dict], one_cluster: bool = True) -> duckdb.DuckDBPyCo
     con.executemany(f"INSERT INTO source_records VALUES ({', '.join('?' for _ in COLUMNS)})",
                     [[r.get(c) for c in COLUMNS] for r in records])
     cluster = "1" if one_cluster else "row_number() OVER (ORDER BY record_uid)"
+    size = "count(*) OVER ()" if one_cluster else "1"
     con.execute("CREATE TABLE match_clusters AS SELECT record_uid, row_number() OVER (ORDER BY record_uid) "
-                f"AS record_no, {cluster} AS cluster_no FROM source_records")
-    con.execute("CREATE TABLE match_records AS SELECT record_no, CAST(NULL AS VARCHAR) AS id_anchor "
-                "FROM match_clusters")
+                f"AS record_no, {cluster} AS cluster_no, CAST(NULL AS VARCHAR) AS id_anchor, "
+                f"{size} AS cluster_records FROM source_records")
     con.execute(f"CREATE TABLE match_golden_records AS {golden.golden_records_sql()}")
     return con
 
