@@ -132,7 +132,7 @@ def _read_text(con, contract: SourceContract, path: Path, data: bytes, table: st
     text = _text_of(contract, path, data)
     delim, quote = contract.file.delimiter, contract.file.quote
     ends_clean = text.endswith("\n")
-    lines = _Lines(_utf8_of(contract, data, text), ends_clean)
+    lines = _Lines(_utf8_of(contract, data, text), ends_clean, has_cr="\r" in text)
     quoted = bool(quote) and quote in text  # no quote character anywhere: no line needs the csv module
     del text  # the bytes are what is parsed; the csv fallback decodes again
     n_physical = len(lines)
@@ -217,8 +217,10 @@ class _Lines:
     """The physical lines of UTF-8 bytes, as `_physical_lines` cuts them (LF or CRLF; a final
     line end does not start another line), held as start/end offsets: no object per line."""
 
-    def __init__(self, b: np.ndarray, ends_clean: bool):
-        cr = np.flatnonzero(b == 13)
+    def __init__(self, b: np.ndarray, ends_clean: bool, has_cr: bool = True):
+        # has_cr=False: the caller knows there is no CR (a string search, where comparing every
+        # byte made a mask of the whole file: 0.2 s for the police's 279 MB at 1M residents).
+        cr = np.flatnonzero(b == 13) if has_cr else np.empty(0, np.int64)
         if len(cr):  # one CR right before a line end (or at the very end) belongs to it
             after = cr + 1
             at_end = after == len(b)
