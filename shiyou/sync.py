@@ -466,10 +466,16 @@ def nothing_changed(outcomes: list[SourceOutcome], plan: RunPlan) -> bool:
 
 
 def publish(con: duckdb.DuckDBPyConnection, plan: RunPlan) -> str:
+    """Write the release's Parquet and swap it in; ``con`` is closed either way. A connection
+    left open by a failed export stayed alive in the exception's frames until Python's next
+    full collection, and a rerun in the same process that opened the same release path got that
+    still-open database back (DuckDB shares one instance per path) instead of a new one."""
     building = Path(plan.building)
-    tables.export_parquet(con, building / pub.PARQUET)  # source_records: written by ingest_source
-    con.execute("CHECKPOINT")
-    con.close()
+    try:
+        tables.export_parquet(con, building / pub.PARQUET)  # source_records: written by ingest_source
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
     shutil.rmtree(building / "scratch", ignore_errors=True)  # never part of a release
     final = pub.swap_in(Path(plan.warehouse), building)
     return final.name

@@ -296,3 +296,22 @@ def test_full_collections_are_rare_inside_the_heavy_steps_and_the_setting_comes_
             raise RuntimeError("step failed")
     assert inside[:2] == before[:2] and inside[2] >= sync_steps.FULL_COLLECTION_AFTER > before[2]
     assert gc.get_threshold() == before
+
+
+def test_a_failed_publish_closes_its_connection(tmp_path, monkeypatch):
+    """The Parquet export fails: the staging connection is closed at once, not whenever Python
+    collects the exception's frames (a rerun in the same process could get that open database
+    back for the same release path)."""
+    from shiyou.warehouse import tables
+
+    def broken_export(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tables, "export_parquet", broken_export)
+    plan = sync_steps.RunPlan("2026-11-20", str(tmp_path / "landing"), str(tmp_path / "wh"),
+                              str(tmp_path / "building"), None, {})
+    con = sync_steps.staging_connect(plan)
+    with pytest.raises(OSError):
+        sync_steps.publish(con, plan)
+    with pytest.raises(duckdb.ConnectionException):
+        con.execute("SELECT 1")
