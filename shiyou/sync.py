@@ -468,8 +468,9 @@ def nothing_changed(outcomes: list[SourceOutcome], plan: RunPlan) -> bool:
 def publish(con: duckdb.DuckDBPyConnection, plan: RunPlan) -> str:
     """Write the release's Parquet and swap it in; ``con`` is closed either way. A connection
     left open by a failed export stayed alive in the exception's frames until Python's next
-    full collection, and a rerun in the same process that opened the same release path got that
-    still-open database back (DuckDB shares one instance per path) instead of a new one."""
+    full collection; a rerun in the same process builds in the same release path, and DuckDB
+    hands out one open database per path, so it could get that one back instead of a new one
+    (the likely cause of one failed rerun in the test suite; not reproduced since)."""
     building = Path(plan.building)
     try:
         tables.export_parquet(con, building / pub.PARQUET)  # source_records: written by ingest_source
