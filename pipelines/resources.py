@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from shiyou.sync import LOCK_NAME, SyncError, release_databases_held_open
+from shiyou.sync import LOCK_NAME, SyncError
 from shiyou.warehouse.publish import discard_unfinished_releases
 
 
@@ -26,14 +25,11 @@ class Warehouse(ConfigurableResource):
     """The published warehouse folder (DIR/shiyou.duckdb, DIR/parquet/).
 
     Holds an exclusive lock on the folder for the whole run, so a scheduled run
-    and a sensor-triggered one never build releases over each other; and, in each
-    process of the run, keeps the release database open between steps
-    (shiyou.sync.release_databases_held_open), closed when the run's steps there end.
+    and a sensor-triggered one never build releases over each other.
     """
 
     path: str = "warehouse"
     _lock = PrivateAttr(default=None)
-    _held = PrivateAttr(default=None)
 
     def root(self) -> Path:
         return Path(self.path)
@@ -48,13 +44,8 @@ class Warehouse(ConfigurableResource):
             fh.close()
             raise SyncError(f"another sync is running on {root} (lock {LOCK_NAME})") from None
         self._lock = fh
-        self._held = contextlib.ExitStack()
-        self._held.enter_context(release_databases_held_open())
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
-        if self._held is not None:
-            self._held.close()  # before the discard: no database of a failed release left open
-            self._held = None
         # Under the lock, a release still being built can only be this run's failed one.
         discard_unfinished_releases(self.root())
         if self._lock is not None:

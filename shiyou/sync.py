@@ -204,55 +204,15 @@ def open_run(landing_dir: Path, warehouse: Path, sync_date: dt.date | None,
                    str(previous_db) if previous_db else None, plans)
 
 
-#: Within release_databases_held_open: one connection per release database being built, which
-#: keeps that database open between the run's steps (see there). None outside such a block.
-_held: dict[str, duckdb.DuckDBPyConnection] | None = None
-
-
-@contextlib.contextmanager
-def release_databases_held_open():
-    """Within the block, a release database stays open from the first ``staging_connect`` to its
-    ``publish`` or ``abandon``, and is closed when the block ends whatever happened (a failed run).
-
-    Each step opens and closes its own connections; with none left open, DuckDB closes the
-    database (a checkpoint) and the next step reopens it: its tables are read back from the file
-    and its memory region touched page by page again. Held open across the steps, a 1M-resident
-    sync took 61.9–64.0 s instead of 64.6–66.8 s (four runs each, alternated, timed inside the
-    process; in a slower hour 64.7–71.3 against 66.8–69.6 s, six each), with 0.2–0.5M fewer page
-    faults and the same peak (3.50–3.55 against 3.49–3.59 GB).
-    The orchestration enters the block once per run (pipelines.resources.Warehouse); one run at a
-    time per process. Outside it, every database closes with its step's last connection."""
-    global _held
-    outer, _held = _held, {}
-    try:
-        yield
-    finally:
-        held, _held = _held, outer
-        for con in held.values():
-            # A database a failed step left beyond repair cannot checkpoint; it is discarded anyway.
-            with contextlib.suppress(duckdb.Error):
-                con.close()
-
-
-def _let_go(plan: RunPlan) -> None:
-    """Close the connection holding ``plan``'s release database open, if one does."""
-    con = _held.pop(plan.building, None) if _held is not None else None
-    if con is not None:
-        con.close()
-
-
 def staging_connect(plan: RunPlan) -> duckdb.DuckDBPyConnection:
     """The release database being built, with the run's settings (apply_duckdb_settings). DuckDB's memory
-    is capped so a district stays under 4 GB of RAM (it spills to the release's scratch folder beyond that).
-    Within release_databases_held_open, the database also stays open after this connection closes."""
+    is capped so a district stays under 4 GB of RAM (it spills to the release's scratch folder beyond that)."""
     building = Path(plan.building)
     (building / "scratch" / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(building / pub.DB_NAME))
     apply_duckdb_settings(con)
     con.execute("SET temp_directory = ?", [str(building / "scratch" / "duckdb_tmp")])
     con.execute("SET preserve_insertion_order = true")
-    if _held is not None and plan.building not in _held:
-        _held[plan.building] = duckdb.connect(str(building / pub.DB_NAME))  # the same database
     return con
 
 
@@ -517,14 +477,12 @@ def publish(con: duckdb.DuckDBPyConnection, plan: RunPlan) -> str:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-        _let_go(plan)  # the release is a closed file before anyone can see it
     shutil.rmtree(building / "scratch", ignore_errors=True)  # never part of a release
     final = pub.swap_in(Path(plan.warehouse), building)
     return final.name
 
 
 def abandon(plan: RunPlan) -> None:
-    _let_go(plan)
     shutil.rmtree(plan.building, ignore_errors=True)
 
 

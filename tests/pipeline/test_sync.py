@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -317,72 +315,3 @@ def test_a_failed_publish_closes_its_connection(tmp_path, monkeypatch):
         sync_steps.publish(con, plan)
     with pytest.raises(duckdb.ConnectionException):
         con.execute("SELECT 1")
-
-
-def _marking_connections(monkeypatch, mark: bool) -> list[int]:
-    """Spy on the run's connections: each one's ``max_expression_depth``, a setting of the database
-    (DuckDB's default 1000); with ``mark``, the first connection sets it to 4321. A later
-    connection sees 4321 only if it got the same database, still open, not the file reopened."""
-    real, seen = sync_steps.staging_connect, []
-
-    def spy(plan):
-        con = real(plan)
-        if mark and not seen:
-            con.execute("SET GLOBAL max_expression_depth = 4321")
-        seen.append(con.execute("SELECT current_setting('max_expression_depth')").fetchall()[0][0])
-        return con
-
-    monkeypatch.setattr(sync_steps, "staging_connect", spy)
-    return seen
-
-
-def _opens_in_another_process(db: Path) -> bool:
-    """Whether another process can open ``db`` for writing: DuckDB locks the file while it is open."""
-    probe = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(db)],
-                           capture_output=True, text=True)
-    return probe.returncode == 0
-
-
-def test_the_release_database_stays_open_from_ingest_to_publish_and_is_closed_before_the_swap(tmp_path, monkeypatch):
-    """release_databases_held_open, entered by the Warehouse resource: every step of the real run
-    works on the database the ingest opened (not the file closed and reopened: 2-3 s of a 1M sync),
-    and the release is a closed file before it is swapped in (DuckDB locks a file while it is open)."""
-    landing, wh = tmp_path / "landing", tmp_path / "wh"
-    make_day(landing, D1)
-    seen = _marking_connections(monkeypatch, mark=True)
-    real_swap, closed_at_swap = sync_steps.pub.swap_in, []
-
-    def swap_in(warehouse, building):  # readers in other processes can open it the moment it is swapped in
-        closed_at_swap.append(_opens_in_another_process(building / sync_steps.pub.DB_NAME))
-        return real_swap(warehouse, building)
-
-    monkeypatch.setattr(sync_steps.pub, "swap_in", swap_in)
-    code, lines = sync(landing, wh)
-    assert code == cli.EXIT_OK, lines
-    # the ingest's connections, matching's and publishing's
-    assert len(seen) >= 3 and set(seen) == {4321}, seen
-    assert closed_at_swap == [True]
-    assert sync_steps._held is None
-
-
-def test_a_failed_run_closes_its_release_database_and_a_rerun_starts_on_a_fresh_one(tmp_path, monkeypatch):
-    """The matching fails after the ingest held the release open: the run's end closes it, so the
-    rerun, building in the same release path, opens a new database (DuckDB hands out one open
-    database per path), and publishes."""
-    landing, wh = tmp_path / "landing", tmp_path / "wh"
-    make_day(landing, D1)
-    _marking_connections(monkeypatch, mark=True)
-
-    def broken_resolve(con, plan):
-        raise RuntimeError("matching failed")
-
-    monkeypatch.setattr(sync_steps, "resolve", broken_resolve)
-    code, lines = sync(landing, wh)
-    assert code == cli.EXIT_FAILED and "step residents" in lines[0], lines
-    assert sync_steps._held is None
-    monkeypatch.undo()
-    seen = _marking_connections(monkeypatch, mark=False)
-    code, lines = sync(landing, wh)
-    assert code == cli.EXIT_OK, lines
-    assert set(seen) == {1000}, seen
-    assert query(wh, "SELECT count(*) FROM source_records")[0][0] == 17
