@@ -77,6 +77,9 @@ def _failure_line(result) -> str:
         inner = err
         while inner.cause is not None:
             inner = inner.cause
+        if inner.cls_name == "OutOfMemoryException":  # the machine's limit, not a bug
+            from shiyou.sync import out_of_memory
+            return f"shiyou: error: step {step or '(setup)'}: {out_of_memory()}; nothing was published"
         # An unexpected error may quote delivered values (a name, an address): say
         # only what kind of failure it was; --debug shows the rest to whoever may see it.
         if inner.cls_name in ("OSError", "PermissionError", "FileNotFoundError", "IOException"):

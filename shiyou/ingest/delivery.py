@@ -8,6 +8,7 @@ holds by construction and is asserted: rows_read = rows_loaded + rows_quarantine
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import time
@@ -87,6 +88,11 @@ _VALIDATION_EXTRA = [
 ]
 
 
+def _temporaries(source: str) -> tuple[str, str]:
+    """The raw rows' TEMP table and the mapped records' TEMP view of a source's ingest."""
+    return f"raw__{source}", f"mapped__{source}"
+
+
 def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, *,
                 snapshot_date: dt.date, scratch_dir: Path, area_code: str,
                 display_name: str | None = None, previous_db: str | None = None,
@@ -96,11 +102,32 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: 
     The raw rows are a TEMP table and the mapped records a view, so each record is
     written once: standardised straight into the source's table. Validation then
     sets the flags of the few rows that have any and moves error rows to quarantine.
+    A failed load drops its temporaries: the snapshot kept instead re-creates the source's
+    tables on the same connection (through a TEMP table of the mapped view's name).
     """
+    try:
+        return _load(con, contract, path, snapshot_date=snapshot_date, scratch_dir=scratch_dir,
+                     area_code=area_code, display_name=display_name, previous_db=previous_db,
+                     expected_sha256=expected_sha256)
+    except BaseException:
+        raw, mapped = _temporaries(contract.source)
+        for drop in (f"DROP VIEW IF EXISTS {quote_ident(mapped)}", f"DROP TABLE IF EXISTS {quote_ident(raw)}"):
+            with contextlib.suppress(duckdb.Error):  # a database failed beyond repair: nothing to keep clean
+                con.execute(drop)
+        for frame in ("__errors", "__flags"):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(frame)
+        raise
+
+
+def _load(con: duckdb.DuckDBPyConnection, contract: SourceContract, path: Path, *, snapshot_date: dt.date,
+          scratch_dir: Path, area_code: str, display_name: str | None, previous_db: str | None,
+          expected_sha256: str | None) -> DeliveryResult:
     src = contract.source
     file_label = display_name or path.name
     clock = _Clock()
-    raw, mapped, out = f"raw__{src}", f"mapped__{src}", records_table(src)
+    raw, mapped = _temporaries(src)
+    out = records_table(src)
     prepare_codes(con)
     read = read_delivery(con, contract, path, raw, scratch_dir, expected_sha256)
     clock.lap("read")
@@ -247,7 +274,7 @@ def create_empty_source_tables(con: duckdb.DuckDBPyConnection, source: str) -> N
     from shiyou.ingest.mapping import output_columns
 
     prepare_codes(con)
-    mapped = f"mapped__{source}"
+    _raw, mapped = _temporaries(source)
     cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in output_columns())
     con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(mapped)} ({cols})")
     standardise(con, mapped, records_table(source), snapshot_date=dt.date(2000, 1, 1), file="", area_code="020")

@@ -315,3 +315,111 @@ def test_a_failed_publish_closes_its_connection(tmp_path, monkeypatch):
         sync_steps.publish(con, plan)
     with pytest.raises(duckdb.ConnectionException):
         con.execute("SELECT 1")
+
+
+def test_a_failure_after_a_file_was_mapped_refuses_only_that_file_on_a_first_sync(tmp_path, monkeypatch):
+    """The load fails once the delivery's records are mapped (a TEMP view on the source's
+    connection): the file is refused and the source starts empty, the others are published.
+    (The view left behind used to collide with the empty tables' making: the whole step failed
+    with a CatalogException instead.)"""
+    from shiyou.ingest import delivery
+
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    real, failed = delivery.standardise, []
+
+    def standardise(con, mapped, out, **kwargs):
+        if out == delivery.records_table("police") and not failed:
+            failed.append(out)
+            raise RuntimeError("standardising failed")
+        return real(con, mapped, out, **kwargs)
+
+    monkeypatch.setattr(delivery, "standardise", standardise)
+    code, lines = sync(landing, wh, D1)
+    assert code == cli.EXIT_REFUSED, lines
+    assert any(ln.split()[:2] == ["police", "refused"] and "RuntimeError" in ln for ln in lines), lines
+    assert dict(query(wh, "SELECT source, status FROM deliveries")) == {
+        "civil_affairs": "loaded", "labour": "loaded", "family_planning": "loaded", "social_security": "loaded",
+        "police": "refused"}
+    assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'police'")[0][0] == 0
+
+
+def test_running_out_of_memory_while_loading_fails_the_run_and_refuses_no_delivery(tmp_path, monkeypatch):
+    """DuckDB's memory cap is too small for the day's files (a real out-of-memory error, not a
+    mock): the run fails with one line saying so and what to change, the published warehouse is
+    untouched, and no file is recorded as refused (a refused file is ignored when delivered
+    again): rerun with enough memory, the day's files load."""
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    sync(landing, wh, D1)
+    before = tree_digest(wh)
+    make_day(landing, D2, tag="新")
+    monkeypatch.setenv("SHIYOU_DUCKDB_MEMORY", "8MB")
+    code, lines = sync(landing, wh, D2)
+    assert code == cli.EXIT_FAILED and len(lines) == 1, lines
+    assert "ran out of memory under its cap of 8MB" in lines[0] and "SHIYOU_DUCKDB_MEMORY" in lines[0], lines
+    assert "Traceback" not in lines[0] and "nothing was published" in lines[0]
+    assert tree_digest(wh) == before
+    monkeypatch.delenv("SHIYOU_DUCKDB_MEMORY")
+    code, lines = sync(landing, wh, D2)
+    assert code == cli.EXIT_OK, lines
+    assert query(wh, "SELECT count(*) FROM deliveries WHERE snapshot_date = ? AND status = 'loaded'", [D2]) == [(5,)]
+
+
+def test_running_out_of_memory_in_the_matching_is_one_clear_line(tmp_path, monkeypatch):
+    """Out of memory after the ingest (here the cap lowered to 8MB for the matching, a real
+    DuckDB error): one line naming the step, the cap and the setting, nothing published."""
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    real = sync_steps.resolve
+
+    def resolve(con, plan):
+        monkeypatch.setenv("SHIYOU_DUCKDB_MEMORY", "8MB")
+        sync_steps.apply_duckdb_settings(con)
+        return real(con, plan)
+
+    monkeypatch.setattr(sync_steps, "resolve", resolve)
+    code, lines = sync(landing, wh, D1)
+    assert code == cli.EXIT_FAILED
+    assert lines == ["shiyou: error: step residents: DuckDB ran out of memory under its cap of 8MB (raise "
+                     "SHIYOU_DUCKDB_MEMORY, or free memory on the machine); nothing was published"], lines
+    assert not (wh / "shiyou.duckdb").exists()
+
+
+def test_a_full_disk_while_loading_fails_the_run_and_refuses_no_delivery(tmp_path, monkeypatch):
+    """The disk fills up while the workbook is read (its scratch copy): not the file's fault."""
+    landing, wh = tmp_path / "landing", tmp_path / "wh"
+    make_day(landing, D1)
+    sync(landing, wh, D1)
+    before = tree_digest(wh)
+    make_day(landing, D2, tag="新")
+    from shiyou.contracts import readers
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(readers, "_read_xlsx", full_disk)
+    code, lines = sync(landing, wh, D2)
+    assert code == cli.EXIT_FAILED, lines
+    assert lines[0].startswith("shiyou: error: family_planning: the disk holding the warehouse is full"), lines
+    assert tree_digest(wh) == before
+    monkeypatch.undo()
+    code, lines = sync(landing, wh, D2)
+    assert code == cli.EXIT_OK, lines
+    assert query(wh, "SELECT status FROM deliveries WHERE source = 'family_planning' AND snapshot_date = ?",
+                 [D2]) == [("loaded",)]
+
+
+@pytest.mark.parametrize("exc, shortage", [
+    (duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block"), "memory"),
+    (OSError(28, "No space left on device"), "disk"),
+    (OSError(122, "Disk quota exceeded"), "disk"),
+    (duckdb.IOException("IO Error: Could not write file \"x.tmp\": No space left on device"), "disk"),
+    (OSError(13, "Permission denied"), None),
+    (duckdb.IOException("IO Error: No files found that match the pattern"), None),
+    (RuntimeError("corrupt shared strings table"), None),
+])
+def test_what_counts_as_the_machine_running_out(exc, shortage):
+    """Only memory and disk shortages fail the run instead of refusing the file being loaded."""
+    said = sync_steps.out_of_resources(exc)
+    assert (said is None) if shortage is None else (shortage in said)
