@@ -45,6 +45,11 @@ LOCK_NAME = ".sync.lock"
 #: keeps the peak at 3.36 GB (target ≤ 4 GB) and spills less than 2 GB did (full sync 92.1 s, not 100.6 s).
 DUCKDB_MEMORY = "3GB"
 
+#: How the reason of a file refused for an unforeseen error starts. Such a file is tried again when
+#: it is seen again (the error may be a bug fixed since); a file refused for what it holds (empty,
+#: wrong format, a column missing …) is ignored when the same bytes come again.
+UNFORESEEN = "could not be read ("
+
 #: Sources ingested at once (see ingest_sources).
 INGEST_WORKERS = 2
 #: How much ingest work a delivered byte means, per file format, for ordering the sources
@@ -171,11 +176,11 @@ def _previous_deliveries(previous_db: Path | None) -> dict[str, dict]:
     if previous_db is None:
         return {}
     with duckdb.connect(str(previous_db), read_only=True) as con:
-        rows = con.execute("SELECT source, sha256, status, is_current, snapshot_date FROM deliveries").fetchall()
+        rows = con.execute("SELECT source, sha256, status, is_current, snapshot_date, reason FROM deliveries").fetchall()
     out: dict[str, dict] = {}
-    for source, sha, status, is_current, snapshot_date in rows:
+    for source, sha, status, is_current, snapshot_date, reason in rows:
         entry = out.setdefault(source, {"current": None, "current_date": None, "refused": set()})
-        if status == "refused":
+        if status == "refused" and not (reason or "").startswith(UNFORESEEN):
             entry["refused"].add(sha)
         if is_current:
             entry["current"], entry["current_date"] = sha, snapshot_date
@@ -295,7 +300,7 @@ def _load_or_keep(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: Sourc
             if shortage:  # not the file's fault: refused, it would be ignored on the rerun
                 raise SyncError(f"{contract.source}: {shortage} while loading {sp.file}; nothing was published, "
                                 f"the delivery is not refused: rerun once fixed") from exc
-            reason = (f"could not be read ({exc.__class__.__name__}, a shiyou bug or an unforeseen file shape; "
+            reason = (f"{UNFORESEEN}{exc.__class__.__name__}, a shiyou bug or an unforeseen file shape; "
                       f"rerun with --debug for details)")
             return _refuse(con, plan, contract, sync_date, f"{sp.file}: {reason}", reason)
         finally:

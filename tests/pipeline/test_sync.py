@@ -170,6 +170,11 @@ def test_refused_delivery_keeps_snapshot_and_exits_distinctly(tmp_path):
     assert query(wh, "SELECT status, reason LIKE '%no records%' FROM deliveries WHERE source = 'police' AND snapshot_date = ?",
                  [D2]) == [("refused", True)]
     assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'labour'")[0][0] == 2
+    # Refused for what it holds: the same bytes again are ignored, not refused twice.
+    code, lines = sync(landing, wh, D2)
+    assert code == cli.EXIT_OK, lines
+    assert any(ln.split()[:1] == ["police"] and "refused before: ignored" in ln for ln in lines), lines
+    assert query(wh, "SELECT count(*) FROM deliveries WHERE source = 'police' AND status = 'refused'") == [(1,)]
 
 
 @pytest.mark.parametrize("export", ["export_parquet", "export_source_parquet"])
@@ -272,6 +277,12 @@ def test_an_unforeseen_failure_in_one_file_refuses_it_and_publishes_the_others(t
     assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'police'")[0][0] == 3
     assert query(wh, "SELECT status FROM deliveries WHERE source = 'family_planning'") == [("refused",)]
     monkeypatch.setattr(readers, "_read_xlsx", real)
+    # The error may be a bug fixed since: the same file is tried again, not ignored as refused before.
+    code, lines = sync(landing, wh, D1)
+    assert code == cli.EXIT_OK, lines
+    assert query(wh, "SELECT status FROM deliveries WHERE source = 'family_planning' ORDER BY status") == [
+        ("loaded",), ("refused",)]
+    assert query(wh, "SELECT count(*) FROM source_records WHERE source = 'family_planning'")[0][0] == 5
 
 
 def test_lock_held_by_another_sync_is_one_clear_line(tmp_path):
