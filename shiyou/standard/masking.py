@@ -44,13 +44,26 @@ def mask_free_text(value: str | None) -> str | None:
     return re.sub(r"([\u4e00-\u9fff])[\u4e00-\u9fff]+", r"\1**", digits)
 
 
+#: A run of 6 or more digits, with the spaces and dashes people type inside IDs and phones.
+_DIGIT_RUN = re.compile(r"[0-9０-９](?:[0-9０-９ Xx+-]{4,}[0-9０-９Xx])")
+#: The date a delivery's file name ends with (minzheng_20261120.csv): it tells the operator which
+#: file, and is no one's number.
+_FILE_DATE = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
+_FILE_SUFFIX = re.compile(r"\.(?:csv|txt|tsv|xlsx?)\b")
+
+
 def mask_text(value: str | None) -> str | None:
-    """Messages that might quote delivered text: mask every run of 6 or more digits
-    (with the spaces and dashes people type inside IDs and phones)."""
+    """Messages that might quote delivered text: mask every run of 6 or more digits (_DIGIT_RUN)
+    except the date ending a delivery's file name (_FILE_DATE)."""
     if not value:
         return value
-    return re.sub(r"[0-9０-９](?:[0-9０-９ Xx+-]{4,}[0-9０-９Xx])", lambda m: _mask_digits(re.sub(r"[ +-]", "", m.group(0))),
-                  value)
+
+    def mask(m: re.Match) -> str:
+        if _FILE_DATE.fullmatch(m.group(0)) and _FILE_SUFFIX.match(value, m.end()):
+            return m.group(0)
+        return _mask_digits(re.sub(r"[ +-]", "", m.group(0)))
+
+    return _DIGIT_RUN.sub(mask, value)
 
 
 def _mask_digits(d: str) -> str:

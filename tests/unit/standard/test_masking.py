@@ -21,6 +21,13 @@ def test_free_text_masks_digit_runs():
     assert "233号" in out  # door numbers are not personal keys
 
 
+def test_free_text_keeps_the_date_of_a_delivery_file_name_and_masks_numbers_beside_it():
+    out = masking.mask_text("civil_affairs: minzheng_20261120.csv line 7: phone 13800138000, 旧号 20261120")
+    assert out == "civil_affairs: minzheng_20261120.csv line 7: phone 138****8000, 旧号 202*1120"
+    assert masking.mask_text("jisheng_20261120.xlsx, shebao_20261120.txt") == "jisheng_20261120.xlsx, shebao_20261120.txt"
+    assert "44010619900101123X" not in masking.mask_text("44010619900101123X.csv.bak 44010619900101123X")
+
+
 def test_sql_twins(duck):
     ids = eval_sql(duck, ["44010619900101123X", None], lambda v: masking.sql_mask_id(v))
     assert ids == ["440106********123X", None]
