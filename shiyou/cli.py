@@ -65,6 +65,7 @@ def _errors(result):
 
 
 def _failure_line(result) -> str:
+    from shiyou.shortage import shortage_named
     from shiyou.standard.masking import mask_text
 
     errors = list(_errors(result))
@@ -77,9 +78,12 @@ def _failure_line(result) -> str:
         inner = err
         while inner.cause is not None:
             inner = inner.cause
-        if inner.cls_name == "OutOfMemoryException":  # the machine's limit, not a bug
-            from shiyou.sync import out_of_memory
-            return f"shiyou: error: step {step or '(setup)'}: {out_of_memory()}; nothing was published"
+        kind = shortage_named(inner.cls_name, inner.message)
+        if kind:  # the machine's limit, not a bug
+            from shiyou.sync import out_of_room
+            first = re.sub(rf"^([\w.]*\.)?{inner.cls_name}: ", "", inner.message.strip().splitlines()[0])
+            return (f"shiyou: error: step {step or '(setup)'}: {out_of_room(kind)}; nothing was published "
+                    f"[{inner.cls_name}: {mask_text(first)}]")
         # An unexpected error may quote delivered values (a name, an address): say
         # only what kind of failure it was; --debug shows the rest to whoever may see it.
         if inner.cls_name in ("OSError", "PermissionError", "FileNotFoundError", "IOException"):

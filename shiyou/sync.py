@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import gc
 import json
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from shiyou import shortage
 from shiyou.contracts.model import SourceContract, default_contracts
 from shiyou.contracts.readers import DeliveryRefused
 from shiyou.ingest import dictionaries, landing
@@ -114,20 +114,12 @@ class SyncError(Exception):
     """A run cannot go on; the message is one line naming what and where."""
 
 
-def out_of_memory() -> str:
-    return (f"DuckDB ran out of memory under its cap of {duckdb_memory()} "
-            f"(raise SHIYOU_DUCKDB_MEMORY, or free memory on the machine)")
-
-
-def out_of_resources(exc: BaseException) -> str | None:
-    """What ran out, if ``exc`` is the machine running out of memory or disk (no fault of the
-    data being processed), as a line saying what to change; else None."""
-    if isinstance(exc, duckdb.OutOfMemoryException):
-        return out_of_memory()
-    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or (
-            isinstance(exc, duckdb.IOException) and "No space left on device" in str(exc)):
-        return "the disk holding the warehouse is full (free space there)"
-    return None
+def out_of_room(kind: str) -> str:
+    """What ran out (shortage.MEMORY or DISK) and what to change, as part of one line."""
+    if kind == shortage.MEMORY:
+        return (f"DuckDB ran out of memory under its cap of {duckdb_memory()} "
+                f"(raise SHIYOU_DUCKDB_MEMORY, or free memory on the machine)")
+    return "the disk holding the warehouse is full (free space there)"
 
 
 def district() -> dict:
@@ -296,10 +288,10 @@ def _load_or_keep(con: duckdb.DuckDBPyConnection, plan: RunPlan, contract: Sourc
         except DeliveryRefused as refused:
             return _refuse(con, plan, contract, sync_date, str(refused), refused.reason)
         except Exception as exc:  # one odd file must not stop the other sources
-            shortage = out_of_resources(exc)
-            if shortage:  # not the file's fault: refused, it would be ignored on the rerun
-                raise SyncError(f"{contract.source}: {shortage} while loading {sp.file}; nothing was published, "
-                                f"the delivery is not refused: rerun once fixed") from exc
+            kind = shortage.shortage(exc)
+            if kind:  # not the file's fault: refused, it would be ignored on the rerun
+                raise SyncError(f"{contract.source}: {out_of_room(kind)} while loading {sp.file}; nothing was "
+                                f"published, the delivery is not refused: rerun once fixed") from exc
             reason = (f"{UNFORESEEN}{exc.__class__.__name__}, a shiyou bug or an unforeseen file shape; "
                       f"rerun with --debug for details)")
             return _refuse(con, plan, contract, sync_date, f"{sp.file}: {reason}", reason)

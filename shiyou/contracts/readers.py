@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from shiyou.contracts.model import SourceContract
+from shiyou.shortage import shortage
 from shiyou.sql import quote_ident
 
 LINE_NO = "__line_no"
@@ -179,7 +180,9 @@ def _read_text(con, contract: SourceContract, path: Path, data: bytes, table: st
             [str(clean), {h: "VARCHAR" for h in headers}, delim, quote or "", quote or "", rej, scan],
         )
         duck_rejects = con.execute(f"SELECT count(*) FROM {quote_ident(rej)}").fetchall()[0][0]
-    except duckdb.Error:
+    except duckdb.Error as exc:
+        if shortage(exc):  # out of memory or disk: the csv module would only run out later
+            raise
         duck_rejects = -1  # e.g. a lone carriage return inside a line: DuckDB stops, the csv module does not
     finally:
         con.unregister("__line_numbers")

@@ -25,7 +25,9 @@ def test_free_text_keeps_the_date_of_a_delivery_file_name_and_masks_numbers_besi
     out = masking.mask_text("civil_affairs: minzheng_20261120.csv line 7: phone 13800138000, 旧号 20261120")
     assert out == "civil_affairs: minzheng_20261120.csv line 7: phone 138****8000, 旧号 202*1120"
     assert masking.mask_text("jisheng_20261120.xlsx, shebao_20261120.txt") == "jisheng_20261120.xlsx, shebao_20261120.txt"
-    assert "44010619900101123X" not in masking.mask_text("44010619900101123X.csv.bak 44010619900101123X")
+    # only a date, only right before a delivery's file extension
+    assert masking.mask_text("13800138000.csv 19900101.CSV 20261120.csvx 20261320.csv") == (
+        "138****8000.csv 199*0101.CSV 202*1120.csvx 202*1320.csv")
 
 
 def test_sql_twins(duck):
