@@ -78,17 +78,18 @@ def _failure_line(result) -> str:
         inner = err
         while inner.cause is not None:
             inner = inner.cause
+        # The message's first line, masked, without the class name it starts with (said once;
+        # DuckDB's carry their module: "_duckdb.IOException: IO Error: …").
+        first = mask_text(re.sub(rf"^([\w.]*\.)?{inner.cls_name}: ", "", (inner.message.strip().splitlines() or [""])[0]))
         kind = shortage_named(inner.cls_name, inner.message)
         if kind:  # the machine's limit, not a bug
             from shiyou.sync import out_of_room
-            first = re.sub(rf"^([\w.]*\.)?{inner.cls_name}: ", "", inner.message.strip().splitlines()[0])
             return (f"shiyou: error: step {step or '(setup)'}: {out_of_room(kind)}; nothing was published "
-                    f"[{inner.cls_name}: {mask_text(first)}]")
+                    f"[{inner.cls_name}: {first}]")
         # An unexpected error may quote delivered values (a name, an address): say
         # only what kind of failure it was; --debug shows the rest to whoever may see it.
         if inner.cls_name in ("OSError", "PermissionError", "FileNotFoundError", "IOException"):
-            first = re.sub(rf"^{inner.cls_name}: ", "", inner.message.strip().splitlines()[0])  # said once
-            detail = f"{inner.cls_name}: {mask_text(first)}"
+            detail = f"{inner.cls_name}: {first}"
         else:
             detail = inner.cls_name
         return (f"shiyou: error: internal failure in step {step or '(setup)'}: {detail} "
