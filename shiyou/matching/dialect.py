@@ -30,6 +30,12 @@ class Function:
     doc: str
 
 
+_SIMILAR_AT_LEAST = (
+    "((greatest(length({{0}}), length({{1}})) * (1 - {{2}}) >= 2 OR greatest(length({{0}}), length({{1}})) < 3"
+    " OR left({{0}}, 2) = left({{1}}, 2) OR right({{0}}, 2) = right({{1}}, 2)"
+    " OR (left({{0}}, 1) = left({{1}}, 1) AND right({{0}}, 1) = right({{1}}, 1)))"
+    " AND {udf}({{0}}, {{1}}) >= {{2}})")
+
 FUNCTIONS: dict[str, Function] = {
     # Per-character similarity: a UDF registered under the same name in every engine
     # (similarity.register for DuckDB, a pandas UDF at the city tier). Never DuckDB's
@@ -37,6 +43,17 @@ FUNCTIONS: dict[str, Function] = {
     "char_similarity": Function(
         2, f"{UDF_NAME}({{0}}, {{1}})", f"{UDF_NAME}({{0}}, {{1}})",
         "1 - edit distance / longer length, per code point; null if either side is null"),
+    # The same test with a cheap pre-test in plain SQL, so the UDF runs on few pairs. Where the
+    # threshold allows at most one edit (longer length × (1 - t) < 2), two strings one of which has
+    # 3+ characters and that meet it agree on their first two, their last two, or their first and
+    # last characters (one substitution, insertion or deletion leaves one of those intact); most
+    # candidate pairs of different people, often of one family and surname, fail that. The same
+    # answer as char_similarity(a, b) >= t for every input (tests/unit/matching/test_dialect.py).
+    # The saving needs a CASE branch (every level is one): there DuckDB runs an AND's second half
+    # only for rows its first half passed; in a plain SELECT list it runs both on every row.
+    "char_similarity_at_least": Function(
+        3, _SIMILAR_AT_LEAST.format(udf=UDF_NAME), _SIMILAR_AT_LEAST.format(udf=UDF_NAME),
+        "char_similarity(a, b) >= t, the UDF only for pairs that can meet t"),
     # Number of positions whose characters differ; null unless both have the same, non-zero length.
     "chars_differ": Function(
         2,

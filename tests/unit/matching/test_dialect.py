@@ -82,3 +82,67 @@ def test_byte_based_and_unknown_functions_are_refused():
 def test_nested_logical_functions_render_inside_out():
     sql = dialect.render("chars_differ(date_digits(l.d), date_digits(r.d)) = 1", "spark")
     assert "DATE_FORMAT(l.d, 'yyyyMMdd')" in sql and "date_digits" not in sql.lower()
+
+
+def _near_pairs(seed: int = 11, n: int = 4000) -> list[tuple[str, str]]:
+    """Name-like pairs one or two edits apart (substitution, insertion, deletion, swap) and
+    unrelated pairs of 1–7 characters, over a small alphabet so that chance agreements occur."""
+    import random
+
+    rng = random.Random(seed)
+    chars = "张王李赵伟玮明敏娜丽小晓"
+
+    def word(k):
+        return "".join(rng.choice(chars) for _ in range(k))
+
+    def edit(w):
+        i = rng.randrange(len(w) + 1)
+        op = rng.choice("sid")
+        if op == "i" or not w:
+            return w[:i] + rng.choice(chars) + w[i:]
+        i = min(i, len(w) - 1)
+        return w[:i] + (rng.choice(chars) if op == "s" else "") + w[i + 1:]
+
+    out = []
+    for _ in range(n):
+        a = word(rng.randint(1, 7))
+        b = rng.choice([edit(a), edit(edit(a)), word(rng.randint(1, 7)), a])
+        out.append((a, b))
+    return out + [("张伟", "张玮"), ("欧阳娜娜", "欧阳娜"), ("张小明", "李小红"), ("", "张"), ("张", None)]
+
+
+@pytest.mark.parametrize("threshold", ["0.3", "0.5", "0.6", "0.66", "0.75", "0.8"])
+def test_char_similarity_at_least_gives_the_udf_answer_for_every_pair(duck, threshold):
+    # The pre-test may only skip the UDF where its answer is "below": any pair it wrongly
+    # rejected shows here as a pair the plain test accepts.
+    similarity.register(duck)
+    pairs = _near_pairs()
+    fast = dialect.render(f"char_similarity_at_least(a, b, {threshold})")
+    plain = dialect.render(f"char_similarity(a, b) >= {threshold}")
+    duck.execute("CREATE TEMP TABLE p (a VARCHAR, b VARCHAR)")
+    duck.executemany("INSERT INTO p VALUES (?, ?)", pairs)
+    rows = duck.execute(f"SELECT a, b, coalesce({fast}, false), coalesce({plain}, false) FROM p").fetchall()
+    differ = [(a, b) for a, b, f, p in rows if f != p]
+    assert not differ, differ[:5]
+    assert sum(p for *_, p in rows) > 300  # the sample holds many pairs that meet the threshold
+
+
+def test_char_similarity_at_least_skips_the_udf_for_pairs_that_cannot_meet_it(duck):
+    # 张小明/李小红 share no end: decided without a call. 张小明/张晓明 share first and last: called.
+    # As a level's condition (a CASE branch), where DuckDB evaluates an AND's second half only
+    # for the rows its first half passed; a bare SELECT list evaluates both halves on every row.
+    calls = []
+
+    def counting(a, b):
+        calls.append(len(a))
+        return similarity.cjk_similarity_arrays(a, b)
+
+    from duckdb import sqltypes
+
+    duck.create_function(similarity.UDF_NAME, counting, [sqltypes.VARCHAR, sqltypes.VARCHAR],
+                         sqltypes.DOUBLE, type="arrow", null_handling="special", side_effects=False)
+    sql = "CASE WHEN a = b THEN 0 WHEN " + dialect.render("char_similarity_at_least(a, b, 0.66)") + " THEN 1 END"
+    got = duck.execute(f"SELECT {sql} FROM (VALUES ('张小明', '李小红'), ('王建国', '赵卫东')) t(a, b)").fetchall()
+    assert [r[0] for r in got] == [None, None] and sum(calls) == 0
+    got = duck.execute(f"SELECT {sql} FROM (VALUES ('张小明', '张晓明')) t(a, b)").fetchall()
+    assert got == [(1,)] and sum(calls) == 1
