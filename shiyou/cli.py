@@ -10,11 +10,13 @@ but one or more deliveries were refused (see the summary and `deliveries`),
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import logging
 import os
 import re
 import sys
+import threading
 import traceback
 import warnings
 from pathlib import Path
@@ -164,5 +166,34 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def entry() -> None:
+    """The ``shiyou`` command: ``main``, then a quick exit.
+
+    With the run over, its databases and files closed and its output flushed, the interpreter's
+    shutdown would still spend ≈ 0.6 s (at 1M residents) in full garbage collections over the
+    ≈ 450,000 objects Dagster, pandas and the run leave behind, which hold nothing to finish.
+    The exit handlers run (logging, Dagster's temporary folders); the collections are skipped.
+    """
+    try:
+        code = main()
+    except SystemExit as e:  # argparse: --help, a usage error
+        code = e.code
+    if code is None:
+        code = EXIT_OK
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = EXIT_FAILED
+    for t in threading.enumerate():
+        if t is not threading.main_thread() and not t.daemon:
+            t.join()
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe (`shiyou … | head`): the code still says how it went
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import shutil
+import os
 import subprocess
 import sys
 
@@ -133,8 +134,10 @@ def test_explain_shows_links_masked(synced):
     wh, con = synced
     uid, rid = con.execute("SELECT x.record_uid, x.resident_id FROM resident_xref x JOIN residents r "
                            "USING (resident_id) WHERE r.records >= 3 ORDER BY 1 LIMIT 1").fetchall()[0]
+    # stdout a pipe and buffered, as under cron: the command's quick exit (cli.entry) must flush it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     out = subprocess.run([sys.executable, "-m", "shiyou.cli", "explain", "--warehouse", str(wh), uid],
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     assert rid in out.stdout and "links that make this resident" in out.stdout and "bits" in out.stdout
     assert re.search(r"\bname=\w+ \([+-]\d+\.\d\)", out.stdout)  # each link's levels and weights
