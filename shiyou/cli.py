@@ -101,19 +101,27 @@ def _failure_line(result) -> str:
 
 def run_sync(landing: Path, warehouse: Path, date: dt.date | None, debug: bool = False) -> tuple[int, list[str]]:
     """Materialise the asset graph for one date; (exit code, summary lines). Never raises for user errors."""
-    from dagster import DagsterInstance, materialize
-
-    from pipelines.definitions import ALL_ASSETS, resources
     from shiyou.contracts.model import default_contracts
-    from shiyou.ingest.landing import newest_date
+    from shiyou.ingest import digest
+    from shiyou.ingest.landing import find, newest_date
 
     if not landing.is_dir():
         return EXIT_FAILED, [f"shiyou: error: landing folder {landing} does not exist"]
+    contracts = list(default_contracts())
     if date is None:
-        date = newest_date(landing, list(default_contracts()))
+        date = newest_date(landing, contracts)
         if date is None:
             return EXIT_FAILED, [f"shiyou: error: no delivery folders (<source>/YYYY-MM-DD) under {landing}"]
+    # The day's files are hashed on the other core while Dagster is imported and started. Only a
+    # head start: whatever is wrong with the landing folder, open_run finds and reports it.
+    try:
+        digest.start([f.delivery.path for f in find(landing, contracts, date).values() if f.delivery])
+    except Exception:  # noqa: BLE001
+        pass
+    from dagster import DagsterInstance, materialize
+
     from assets.partitions import snapshot_dates
+    from pipelines.definitions import ALL_ASSETS, resources
 
     if not snapshot_dates.has_partition_key(date.isoformat()):
         first = snapshot_dates.get_first_partition_key()

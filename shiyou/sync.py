@@ -32,8 +32,8 @@ from shiyou import shortage
 from shiyou.contracts.model import SourceContract, default_contracts
 from shiyou.contracts.readers import DeliveryRefused
 from shiyou.ingest import dictionaries, landing
-from shiyou.ingest.delivery import (DeliveryResult, ingest_file, quarantine_table, records_table,
-                                    sha256_of)
+from shiyou.ingest.delivery import DeliveryResult, ingest_file, quarantine_table, records_table
+from shiyou.ingest.digest import sha256_of
 from shiyou.paths import SCHEMAS_DIR
 from shiyou.sql import create_table_as, literal, quote_ident, table_exists
 from shiyou.standard.elements import storage_compression
