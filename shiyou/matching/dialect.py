@@ -30,11 +30,12 @@ class Function:
     doc: str
 
 
+# Plain SQL that reads the same in DuckDB and Spark: one template for both engines.
 _SIMILAR_AT_LEAST = (
-    "((greatest(length({{0}}), length({{1}})) * (1 - {{2}}) >= 2 OR greatest(length({{0}}), length({{1}})) < 3"
-    " OR left({{0}}, 2) = left({{1}}, 2) OR right({{0}}, 2) = right({{1}}, 2)"
-    " OR (left({{0}}, 1) = left({{1}}, 1) AND right({{0}}, 1) = right({{1}}, 1)))"
-    " AND {udf}({{0}}, {{1}}) >= {{2}})")
+    "((greatest(length({0}), length({1})) * (1 - {2}) >= 2 OR greatest(length({0}), length({1})) < 3"
+    " OR left({0}, 2) = left({1}, 2) OR right({0}, 2) = right({1}, 2)"
+    " OR (left({0}, 1) = left({1}, 1) AND right({0}, 1) = right({1}, 1)))"
+    f" AND {UDF_NAME}({{0}}, {{1}}) >= {{2}})")
 
 FUNCTIONS: dict[str, Function] = {
     # Per-character similarity: a UDF registered under the same name in every engine
@@ -52,7 +53,7 @@ FUNCTIONS: dict[str, Function] = {
     # The saving needs a CASE branch (every level is one): there DuckDB runs an AND's second half
     # only for rows its first half passed; in a plain SELECT list it runs both on every row.
     "char_similarity_at_least": Function(
-        3, _SIMILAR_AT_LEAST.format(udf=UDF_NAME), _SIMILAR_AT_LEAST.format(udf=UDF_NAME),
+        3, _SIMILAR_AT_LEAST, _SIMILAR_AT_LEAST,
         "char_similarity(a, b) >= t, the UDF only for pairs that can meet t"),
     # Number of positions whose characters differ; null unless both have the same, non-zero length.
     "chars_differ": Function(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
-import os
 import subprocess
 import sys
 

@@ -85,7 +85,7 @@ def test_nested_logical_functions_render_inside_out():
 
 
 def _near_pairs(seed: int = 11, n: int = 4000) -> list[tuple[str, str]]:
-    """Name-like pairs one or two edits apart (substitution, insertion, deletion, swap) and
+    """Name-like pairs one or two edits apart (substitutions, insertions, deletions), equal pairs and
     unrelated pairs of 1–7 characters, over a small alphabet so that chance agreements occur."""
     import random
 
