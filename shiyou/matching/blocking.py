@@ -4,9 +4,13 @@ Statements (each one SQL text, for DuckDB or Spark):
 
 1. ``records_sql``: a narrow ``match_records`` table — the columns the rules and
    comparisons read, the derived ``record_columns`` and the term frequencies.
-2. ``rule_sql`` per rule: ``(record_no_l, record_no_r, rule)``, no_l < no_r (record_no:
-   the record's place in record_uid order, see ``records_sql``).
-   Blocks (one key value) above the rule's max size are not expanded.
+2. ``rule_sql`` per rule: ``(record_no_l, record_no_r, rule, skipped)``, no_l < no_r
+   (record_no: the record's place in record_uid order, see ``records_sql``).
+   Blocks (one key value) above the rule's max size are not expanded. A rule's
+   ``pair_where`` makes candidates only of the pairs of a block that meet it; of the others,
+   a sample (one in ``MatchingConfig.skipped_pairs_sample``) comes out marked ``skipped``:
+   never scored, but compared for training (``skipped_sql``, train.py), so that EM estimates
+   m, u and λ over what the rules find, as if nothing had been skipped.
 3. ``oversize_sql`` per rule: the skipped blocks and their sizes (keys are masked
    in Python before they leave ``run_blocking``).
 4. ``pairs_sql``: the union of all rules, one row per pair, the first rule that
@@ -33,6 +37,7 @@ class Tables:
     rule_pairs: str = "match_pairs_by_rule"
     pairs: str = "match_pairs"
     gamma: str = "match_gamma"
+    skipped_pairs: str = "match_skipped_pairs"  # the training sample of pairs pair_where skipped
 
 
 def qname(name: str) -> str:
@@ -91,11 +96,13 @@ def _render_keys(cfg: MatchingConfig, rule: BlockingRule, keys: list[str], diale
 
 
 def _keyed_sql(cfg: MatchingConfig, rule: BlockingRule, keys: list[str], where: str | None,
-               tables: Tables, dialect: str) -> str:
-    """record_no, k0, k1 … of the records meeting ``where``, no key null."""
+               tables: Tables, dialect: str, carry: list[str] = ()) -> str:
+    """record_no, k0, k1 … of the records meeting ``where``, no key null; plus the ``carry``
+    columns (what the rule's ``pair_where`` reads of each side)."""
     rendered = _render_keys(cfg, rule, keys, dialect)
     cond = f" WHERE {cfg.render(where, dialect)}" if where else ""
-    inner = ", ".join([quote_ident("record_no"), *(f"{k} AS k{i}" for i, k in enumerate(rendered))])
+    inner = ", ".join([quote_ident("record_no"), *(f"{k} AS k{i}" for i, k in enumerate(rendered)),
+                       *(quote_ident(c) for c in carry)])
     not_null = " AND ".join(f"k{i} IS NOT NULL" for i in range(len(rendered)))
     # Keys are computed in a subquery so that the outer WHERE can name them.
     return f"SELECT * FROM (SELECT {inner} FROM {qname(tables.match_records)}{cond}) AS s WHERE {not_null}"
@@ -128,10 +135,11 @@ def _expand_sql(rule: BlockingRule, base: str) -> str:
 def _sides(cfg: MatchingConfig, rule: BlockingRule, tables: Tables, dialect: str) -> tuple[str, str, int]:
     left, right = rule.sides()
     nkeys = len(_render_keys(cfg, rule, left.keys, dialect))
-    lsql = _keyed_sql(cfg, rule, left.keys, left.where, tables, dialect)
+    carry = rule.pair_columns()
+    lsql = _keyed_sql(cfg, rule, left.keys, left.where, tables, dialect, carry)
     if rule.shape == "asymmetric" and left.expand is not None:
         lsql = _expand_sql(rule, lsql)
-    rsql = lsql if rule.symmetric else _keyed_sql(cfg, rule, right.keys, right.where, tables, dialect)
+    rsql = lsql if rule.symmetric else _keyed_sql(cfg, rule, right.keys, right.where, tables, dialect, carry)
     return lsql, rsql, nkeys
 
 
@@ -205,34 +213,55 @@ def blocks_over_sql(cfg: MatchingConfig, rule: BlockingRule, tables: Tables = Ta
     return _big(sides, n, cfg.max_block_size(rule), sizes=True)
 
 
+def sample_sql(lo: str, hi: str, one_in: int) -> str:
+    """True for one pair in ``one_in``, decided by the pair's two record numbers alone.
+
+    Multiplicative hashing in 64-bit integers (the numbers of a city's records stay far below
+    overflow): the same pairs in every engine, no engine-specific hash function, and no
+    pattern from record numbers that run on within a household (which a plain modulo of
+    their difference would follow)."""
+    return (f"(({lo} * 2654435761 + {hi} * 2246822519) % 4294967296) < {(1 << 32) // max(one_in, 1)}")
+
+
 def rule_sql(cfg: MatchingConfig, rule: BlockingRule, tables: Tables = Tables(),
-             dialect: str = "duckdb", blocks_over: str | None = None) -> str:
-    """Candidate pairs of one rule: (record_no_l, record_no_r, rule) with no_l < no_r.
+             dialect: str = "duckdb", blocks_over: str | None = None, skip_sample: int | None = None) -> str:
+    """Pairs of one rule: (record_no_l, record_no_r, rule, skipped) with no_l < no_r; ``skipped``:
+    turned away by the rule's ``pair_where``, in the training sample (see the module's doc).
 
     blocks_over: a table of the rule's oversized blocks (blocks_over_sql) to skip, instead of
-    finding them inside the statement (the single-statement form, e.g. for Spark)."""
+    finding them inside the statement (the single-statement form, e.g. for Spark).
+    skip_sample: the sample holds one in this many skipped pairs (default: the most sampling).
+    """
     name = literal(rule.name)
     limit = cfg.max_block_size(rule)
     if rule.shape == "path":
         ctes, _ = _path_ctes(cfg, rule, tables, dialect)
         last = f"p{len(rule.path)}"
         return (f"WITH {', '.join(ctes)} SELECT DISTINCT least(start_no, cur) AS record_no_l, "
-                f"greatest(start_no, cur) AS record_no_r, {name} AS rule FROM {last}")
+                f"greatest(start_no, cur) AS record_no_r, {name} AS rule, FALSE AS skipped FROM {last}")
     lsql, rsql, n = _sides(cfg, rule, tables, dialect)
     on = " AND ".join(f"l.k{i} = r.k{i}" for i in range(n))
+    skipped = "FALSE"
+    if rule.pair_where:
+        lo, hi = (("l.record_no", "r.record_no") if rule.symmetric
+                  else ("least(l.record_no, r.record_no)", "greatest(l.record_no, r.record_no)"))
+        kept = f"coalesce(({cfg.render(rule.pair_where, dialect)}), FALSE)"
+        one_in = skip_sample or cfg.settings.skipped_pairs_sample_max
+        on += f" AND ({kept} OR {sample_sql(lo, hi, one_in)})"
+        skipped = f"NOT {kept}"
     given = f"SELECT {_key_cols(n)} FROM {qname(blocks_over)}" if blocks_over else None
     if rule.symmetric:
         return (f"WITH k AS ({lsql}), big AS ({given or _big(['SELECT * FROM k'], n, limit)}), "
                 f"kept AS ({_kept('SELECT * FROM k', 'big', n)}) "
-                f"SELECT l.record_no AS record_no_l, r.record_no AS record_no_r, {name} AS rule "
-                f"FROM kept AS l JOIN kept AS r ON {on} AND l.record_no < r.record_no")
+                f"SELECT l.record_no AS record_no_l, r.record_no AS record_no_r, {name} AS rule, "
+                f"{skipped} AS skipped FROM kept AS l JOIN kept AS r ON {on} AND l.record_no < r.record_no")
     # Asymmetric: a block's size is its left records plus its right records — except when
     # the left is expanded: its variants are probes, the block is the right records alone.
     return (f"WITH kl AS ({lsql}), kr AS ({rsql}), "
             f"big AS ({given or _big(_block_sides(rule), n, limit)}), "
             f"l2 AS ({_kept('SELECT * FROM kl', 'big', n)}), r2 AS ({_kept('SELECT * FROM kr', 'big', n)}) "
             f"SELECT DISTINCT least(l.record_no, r.record_no) AS record_no_l, "
-            f"greatest(l.record_no, r.record_no) AS record_no_r, {name} AS rule "
+            f"greatest(l.record_no, r.record_no) AS record_no_r, {name} AS rule, {skipped} AS skipped "
             f"FROM l2 AS l JOIN r2 AS r ON {on} AND l.record_no <> r.record_no")
 
 
@@ -261,12 +290,13 @@ def oversize_sql(cfg: MatchingConfig, rule: BlockingRule, tables: Tables = Table
 
 # --- 3. the union ------------------------------------------------------------------------
 def pairs_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb",
-              from_rule_table: bool = True) -> str:
+              from_rule_table: bool = True, skipped: bool = False) -> str:
     """One row per candidate pair: the first rule (in YAML order) that produced it, and
     ``rules``, the sum of 2^rule_no over every rule that did.
 
     from_rule_table: read the materialised per-rule pairs; else inline every rule statement
     (the single-statement form, e.g. for an engine that plans it as one job).
+    skipped: the same over the skipped pairs of the training sample (see skipped_sql).
     """
     order = " ".join(f"WHEN {literal(r.name)} THEN {i}" for i, r in enumerate(cfg.blocking))
     names = " ".join(f"WHEN {i} THEN {literal(r.name)}" for i, r in enumerate(cfg.blocking))
@@ -281,8 +311,21 @@ def pairs_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "du
     return (f"SELECT record_no_l, record_no_r, CASE min(rule_no) {names} END AS rule, "
             f"CAST(sum(rule_bit) AS BIGINT) AS rules FROM ("
             f"SELECT record_no_l, record_no_r, rule, CASE rule {order} END AS rule_no, "
-            f"CAST(power(2, CASE rule {order} END) AS BIGINT) AS rule_bit FROM {src} AS a) AS t "
+            f"CAST(power(2, CASE rule {order} END) AS BIGINT) AS rule_bit FROM {src} AS a "
+            f"WHERE {'' if skipped else 'NOT '}a.skipped) AS t "
             f"GROUP BY record_no_l, record_no_r")
+
+
+def skipped_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb",
+                skip_sample: int | None = None) -> str:
+    """The training sample of skipped pairs, one row per pair as pairs_sql gives it (rule, rules
+    over the rules that skipped it) and ``stands_for``, how many skipped pairs it counts as in
+    training; less the pairs another rule made candidates: those are scored, and EM sees them
+    there."""
+    one_in = skip_sample or cfg.settings.skipped_pairs_sample_max
+    return (f"SELECT s.*, {int(one_in)} AS stands_for FROM ({pairs_sql(cfg, tables, dialect, skipped=True)}) AS s "
+            f"LEFT JOIN {qname(tables.pairs)} AS c ON c.record_no_l = s.record_no_l AND c.record_no_r = s.record_no_r "
+            f"WHERE c.record_no_l IS NULL")
 
 
 def statements(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> list[Statement]:
@@ -293,6 +336,7 @@ def statements(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "d
         out.append(Statement(f"blocking.rule.{r.name}", rule_sql(cfg, r, tables, dialect)))
         out.append(Statement(f"blocking.oversize.{r.name}", oversize_sql(cfg, r, tables, dialect)))
     out.append(Statement("blocking.pairs", pairs_sql(cfg, tables, dialect)))
+    out.append(Statement("blocking.skipped_pairs", skipped_sql(cfg, tables, dialect)))
     out.append(Statement("blocking.pairs_one_statement", pairs_sql(cfg, tables, dialect, from_rule_table=False)))
     return out
 
@@ -305,11 +349,18 @@ class RuleReport:
     max_block_size: int
     pairs: int = 0  # pairs this rule produced
     first_pairs: int = 0  # pairs for which it is the first rule (new pairs)
+    skipped_sampled: int = 0  # pairs its pair_where turned away that the training sample holds
+    skipped_sample: int = 1  # … one in this many
     seconds: float = 0.0  # the pair statement
     check_seconds: float = 0.0  # the oversized-block report
     oversized_blocks: int = 0
     oversized_records: int = 0
     largest_blocks: list[tuple[str, int]] = field(default_factory=list)  # (masked key, size)
+
+    @property
+    def skipped_estimate(self) -> int:
+        """Pairs of its blocks this rule's pair_where skipped, estimated from the training sample."""
+        return self.skipped_sampled * self.skipped_sample
 
 
 @dataclass
@@ -330,6 +381,8 @@ class BlockingReport:
         for r in self.rules:
             skipped = (f"; {r.oversized_blocks} blocks over {r.max_block_size} skipped "
                        f"({r.oversized_records} records)" if r.oversized_blocks else "")
+            if r.skipped_sampled:
+                skipped += f"; ≈ {r.skipped_estimate} pairs skipped by pair_where"
             out.append(f"  {r.rule:<26} {r.scope:<6} {r.pairs:>9} pairs, {r.first_pairs:>9} new, "
                        f"{r.seconds:.2f} s (+{r.check_seconds:.2f} s block check){skipped}")
         return out
@@ -364,8 +417,10 @@ def run_blocking(con, cfg: MatchingConfig, tables: Tables = Tables()) -> Blockin
     t0 = time.perf_counter()
     scratch(con, tables.match_records, records_sql(cfg, tables))
     records_seconds = time.perf_counter() - t0
+    n_records = con.execute(f"SELECT count(*) FROM {qname(tables.match_records)}").fetchall()[0][0]
+    skip_sample = cfg.skipped_pairs_sample(n_records)
     run(con, f"CREATE OR REPLACE TEMP TABLE {qname(tables.rule_pairs)} "
-             f"(record_no_l BIGINT, record_no_r BIGINT, rule VARCHAR)")
+             f"(record_no_l BIGINT, record_no_r BIGINT, rule VARCHAR, skipped BOOLEAN)")
     reports = []
     top = max(cfg.settings.oversize_report_limit, 1)
     for rule in cfg.blocking:
@@ -378,7 +433,8 @@ def run_blocking(con, cfg: MatchingConfig, tables: Tables = Tables()) -> Blockin
             check_first, blocks_over = time.perf_counter() - t, BLOCKS_OVER
             oversized = f"(SELECT NULL AS rule, 0 AS hop, * FROM {qname(BLOCKS_OVER)})"
             t = time.perf_counter()
-        run(con, f"INSERT INTO {qname(tables.rule_pairs)} {rule_sql(cfg, rule, tables, blocks_over=blocks_over)}")
+        run(con, f"INSERT INTO {qname(tables.rule_pairs)} "
+                 f"{rule_sql(cfg, rule, tables, blocks_over=blocks_over, skip_sample=skip_sample)}")
         seconds = time.perf_counter() - t
         t = time.perf_counter()
         over = con.execute(f"SELECT *, count(*) OVER () AS n_blocks, sum(block_size) OVER () AS n_records "
@@ -394,11 +450,13 @@ def run_blocking(con, cfg: MatchingConfig, tables: Tables = Tables()) -> Blockin
     run(con, f"DROP TABLE IF EXISTS {qname(BLOCKS_OVER)}")
     t = time.perf_counter()
     scratch(con, tables.pairs, pairs_sql(cfg, tables))
+    scratch(con, tables.skipped_pairs, skipped_sql(cfg, tables, skip_sample=skip_sample))
     union_seconds = time.perf_counter() - t
-    counts = dict(con.execute(f"SELECT rule, count(*) FROM {qname(tables.rule_pairs)} GROUP BY rule").fetchall())
+    counts = {(rule, skipped): n for rule, skipped, n in con.execute(
+        f"SELECT rule, skipped, count(*) FROM {qname(tables.rule_pairs)} GROUP BY ALL").fetchall()}
     firsts = dict(con.execute(f"SELECT rule, count(*) FROM {qname(tables.pairs)} GROUP BY rule").fetchall())
     for rep in reports:
-        rep.pairs, rep.first_pairs = counts.get(rep.rule, 0), firsts.get(rep.rule, 0)
-    n_records = con.execute(f"SELECT count(*) FROM {qname(tables.match_records)}").fetchall()[0][0]
+        rep.pairs, rep.first_pairs = counts.get((rep.rule, False), 0), firsts.get(rep.rule, 0)
+        rep.skipped_sampled, rep.skipped_sample = counts.get((rep.rule, True), 0), skip_sample
     n_pairs = con.execute(f"SELECT count(*) FROM {qname(tables.pairs)}").fetchall()[0][0]
     return BlockingReport(n_records, n_pairs, time.perf_counter() - t0, reports, records_seconds, union_seconds)

@@ -50,6 +50,12 @@ class Settings(_Strict):
     # Clustering (cluster.py): a match pair between two different anchor IDs is cut unless its
     # weight reaches this (bits); null: never joined.
     different_id_override_weight: float | None = None
+    # Blocking rules' pair_where: of the pairs it turns away, one in records ÷ this many (at most
+    # skipped_pairs_sample_max; all of them in a district under twice this) is compared anyway
+    # for training only, counted that many times (blocking.skipped_sql, train.py). Sampling saves
+    # comparisons at scale; a small district's EM would feel it.
+    skipped_pairs_sample_per: int = Field(250_000, ge=1)
+    skipped_pairs_sample_max: int = Field(8, ge=1)
     tf_levels: list[str] = Field(default_factory=lambda: ["exact", "same_key", "exact_shared"])  # levels whose u is the value's frequency
 
 
@@ -95,6 +101,9 @@ class BlockingRule(_Strict):
     left: Side | None = None  # asymmetric: left records' keys meet right records' keys
     right: Side | None = None
     path: list[Hop] | None = None
+    # Symmetric and asymmetric rules: a condition on the pair (l./r. columns) a pair of the
+    # block must meet. The block (and its size) is unchanged; only the pairs it yields are fewer.
+    pair_where: str | None = None
     max_block_size: int | None = Field(None, gt=1)
 
     @model_validator(mode="after")
@@ -108,6 +117,8 @@ class BlockingRule(_Strict):
                 raise ValueError("`path` needs at least one hop")
             if not self.where:
                 raise ValueError("a path rule names its start records in `where`")
+            if self.pair_where is not None:
+                raise ValueError("`pair_where` is for rules with `keys` or `left` / `right`, not `path`")
         elif asymmetric:
             if self.left is None or self.right is None:
                 raise ValueError("an asymmetric rule needs both `left` and `right`")
@@ -117,6 +128,8 @@ class BlockingRule(_Strict):
                 raise ValueError("only the left side may be expanded")
             if self.left.expand is not None and len(self.left.keys) != 1:
                 raise ValueError("an expanded side has exactly one key")
+            if self.left.expand is not None and self.pair_where is not None:
+                raise ValueError("an expanded side's rule takes no `pair_where`")
             if self.where is not None:
                 raise ValueError("an asymmetric rule puts `where` on its sides")
         elif not self.keys:
@@ -130,6 +143,12 @@ class BlockingRule(_Strict):
     @property
     def shape(self) -> str:
         return "symmetric" if self.keys is not None else "path" if self.path is not None else "asymmetric"
+
+    def pair_columns(self) -> list[str]:
+        """The columns ``pair_where`` reads (without l./r.), in order of first use."""
+        if not self.pair_where:
+            return []
+        return list(dict.fromkeys(c.name for c in _columns(dialect.parse(self.pair_where))))
 
     def sides(self) -> tuple[Side, Side]:
         if self.path is not None:
@@ -213,6 +232,11 @@ class MatchingConfig(_Strict):
             return f"g.{comp.column} = {comp.gamma_of(m.group(2))}"
         return _LEVEL_IS.sub(swap, sql)
 
+    def skipped_pairs_sample(self, n_records: int) -> int:
+        """One in how many of the pairs pair_where skips the training sample holds."""
+        s = self.settings
+        return max(1, min(s.skipped_pairs_sample_max, n_records // s.skipped_pairs_sample_per))
+
     def max_block_size(self, rule: BlockingRule) -> int:
         return rule.max_block_size or self.settings.default_max_block_size
 
@@ -260,6 +284,7 @@ class MatchingConfig(_Strict):
                 continue
             for side in r.sides():
                 out += side.keys + ([side.where] if side.where else [])
+            out += [r.pair_where] if r.pair_where else []
         for c in self.comparisons:
             out += [lv.sql for lv in c.levels if lv.sql]
         out += [self.level_test(c.sql) for c in self.cannot_link]
@@ -353,6 +378,8 @@ def _problems(cfg: MatchingConfig) -> list[str]:
                 check_sql(f"{w}.keys", key, qualified=False)
             if side.where:
                 check_sql(f"{w}.where", side.where, qualified=False)
+        if r.pair_where:
+            check_sql(f"{where}.pair_where", r.pair_where, qualified=True)
     if len(cfg.blocking) > 62:
         out.append("blocking: at most 62 rules (pairs carry a bit per rule)")
 

@@ -27,9 +27,9 @@ from shiyou.standard.elements import storage_compression
 
 PUBLISHED = ["residents", "resident_xref", "match_links", "review_queue", "match_statistics", "match_model",
              "change_events"]
-_SCRATCH = ["match_records", "match_pairs_by_rule", "match_pairs", "match_gamma", "match_scores", "match_edges",
-            "match_cut_pairs", "match_clusters", "match_golden_records", "match_golden", "match_resident_ids",
-            train.RANDOM_PAIRS, train.RANDOM_GAMMA]
+_SCRATCH = ["match_records", "match_pairs_by_rule", "match_pairs", "match_skipped_pairs",
+            "match_gamma", "match_scores", "match_edges", "match_cut_pairs", "match_clusters", "match_golden_records",
+            "match_golden", "match_resident_ids", train.RANDOM_PAIRS, train.RANDOM_GAMMA, train.SKIPPED_GAMMA]
 
 
 @dataclass
@@ -124,7 +124,7 @@ def _choose_model(con, cfg: MatchingConfig, tables: blocking.Tables, sources: li
                                           ).fetchall()[0][0]
         return model, trained_at, train.age_days(model, today)
     model = train.train(con, cfg, tables)
-    _drop(con, train.RANDOM_PAIRS, train.RANDOM_GAMMA)
+    _drop(con, train.RANDOM_PAIRS, train.RANDOM_GAMMA, train.SKIPPED_GAMMA)
     model.fingerprint, model.trained_on = current, today.isoformat() if today else None
     return model, None, None
 
@@ -133,7 +133,8 @@ def _statistics(con, rep: blocking.BlockingReport, clu: cluster.ClusterReport,
                 decisions: dict[str, int], model: tuple) -> list[tuple]:
     rows = [model]
     rows += [("blocking_rule", r.rule, r.pairs, f"{r.first_pairs} new; {r.oversized_blocks} blocks over "
-             f"{r.max_block_size} skipped") for r in rep.rules]
+             f"{r.max_block_size} skipped" + (f"; ≈ {r.skipped_estimate} pairs skipped by pair_where"
+                                              if r.skipped_sampled else "")) for r in rep.rules]
     rows += [("cluster_size", str(n), k, "residents with this many source records") for n, k in clu.sizes.items()]
     for sources, n in con.execute("SELECT array_to_string(sources, '+'), count(*) FROM residents "
                                   "GROUP BY 1 ORDER BY 2 DESC").fetchall():
@@ -195,6 +196,7 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
     comparisons.compute_gamma(con, cfg, tables)
     t = lap("comparisons", t)
     model, trained_at, age = _choose_model(con, cfg, tables, sources, previous_db, detected_on, retrain)
+    _drop(con, tables.skipped_pairs)  # read by training only
     how = "trained" if age is None else f"reused (trained on {model.trained_on})"
     t = lap("training", t)
     prep = predict.predict(con, cfg, model, tables)

@@ -33,6 +33,7 @@ from shiyou.sql import quote_ident
 
 RANDOM_PAIRS = "match_random_pairs"
 RANDOM_GAMMA = "match_random_gamma"
+SKIPPED_GAMMA = "match_skipped_gamma"
 # A level never seen among random pairs still has some chance: this many pseudo-pairs per level
 # (additive smoothing) keep u > 0 and its weight finite.
 U_PSEUDO_COUNT = 1.0
@@ -70,12 +71,13 @@ class TrainedModel:
     """m, u and weight per comparison level; λ; how EM went. Readable JSON both ways."""
 
     comparisons: list[ComparisonParams]
-    prior: float  # λ: share of candidate pairs that are matches
+    prior: float  # λ: share of matches among the pairs EM saw (candidates and the skipped pairs counted)
     total_records: int  # N for term frequencies: u_tf = frequency / N
     iterations: int
     converged: bool
     max_change: float  # largest parameter move in the last iteration
     candidate_pairs: int = 0
+    skipped_pairs: int = 0  # pairs blocking skipped (pair_where) that EM counted, from their sample
     patterns: int = 0
     random_pairs: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -182,10 +184,21 @@ def random_pairs_sql(cfg: MatchingConfig, n_records_hint: int, target_pairs: int
             f"WHERE a.i < {math.ceil(target_pairs / k)}")
 
 
-def pattern_counts_sql(cfg: MatchingConfig, gamma_table: str) -> str:
-    """The candidate pairs collapsed to their comparison patterns: what EM reads."""
+def pattern_counts_sql(cfg: MatchingConfig, gamma_table: str, skipped_gamma: str | None = None,
+                       skipped_pairs: str | None = None) -> str:
+    """The candidate pairs collapsed to their comparison patterns: what EM reads. With
+    ``skipped_gamma`` (over ``skipped_pairs``), the training sample of the pairs blocking rules'
+    pair_where skipped, each counted as the ``stands_for`` pairs it was drawn from: the pairs
+    the rules found, as if none had been skipped."""
     cols = ", ".join(quote_ident(c.column) for c in cfg.comparisons)
-    return f"SELECT {cols}, count(*) AS n FROM {qname(gamma_table)} GROUP BY {cols}"
+    counts = f"SELECT {cols}, count(*) AS n FROM {qname(gamma_table)} GROUP BY {cols}"
+    if not skipped_gamma:
+        return counts
+    gcols = ", ".join(f"g.{quote_ident(c.column)}" for c in cfg.comparisons)
+    return (f"SELECT {cols}, sum(n) AS n FROM ({counts} UNION ALL SELECT {gcols}, sum(p.stands_for) AS n "
+            f"FROM {qname(skipped_gamma)} AS g JOIN {qname(skipped_pairs)} AS p "
+            f"ON p.record_no_l = g.record_no_l AND p.record_no_r = g.record_no_r GROUP BY {gcols}) AS c "
+            f"GROUP BY {cols}")
 
 
 def level_counts_sql(comparison: Comparison, gamma_table: str) -> str:
@@ -199,7 +212,9 @@ def statements(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "d
     rnd = Tables(records=tables.records, match_records=tables.match_records, pairs=RANDOM_PAIRS)
     out = [Statement("train.random_pairs", random_pairs_sql(cfg, 1_000, 10_000, tables, dialect)),
            Statement("train.random_gamma", gamma_sql(cfg, rnd, dialect)),
-           Statement("train.pattern_counts", pattern_counts_sql(cfg, tables.gamma))]
+           Statement("train.skipped_gamma", gamma_sql(cfg, _skipped(tables), dialect)),
+           Statement("train.pattern_counts", pattern_counts_sql(cfg, tables.gamma, SKIPPED_GAMMA,
+                                                                tables.skipped_pairs))]
     out += [Statement(f"train.u_counts.{c.name}", level_counts_sql(c, RANDOM_GAMMA)) for c in cfg.comparisons]
     return out
 
@@ -300,9 +315,20 @@ def estimate_u(con, cfg: MatchingConfig, tables: Tables = Tables(),
     return us, pairs
 
 
+def _skipped(tables: Tables) -> Tables:
+    """The tables as gamma_sql reads them, over the training sample of skipped pairs."""
+    return Tables(records=tables.records, match_records=tables.match_records, pairs=tables.skipped_pairs)
+
+
+def _has_table(con, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name IN "
+                       "(current_database(), 'temp')", [name]).fetchall()[0][0] > 0
+
+
 def train(con, cfg: MatchingConfig, tables: Tables = Tables(), update_u: bool = True,
           target_pairs: int | None = None) -> TrainedModel:
-    """u from random pairs, then EM for m and λ over the gamma table's pattern counts.
+    """u from random pairs, then EM for m and λ over the gamma table's pattern counts (and the
+    training sample of the pairs blocking skipped, when blocking made one).
 
     ``update_u`` (default): EM also re-estimates u among the candidate pairs, starting from
     the random-pair u. Candidate non-matches are not random pairs — household members share
@@ -312,7 +338,11 @@ def train(con, cfg: MatchingConfig, tables: Tables = Tables(), update_u: bool = 
     t0 = time.perf_counter()
     u, n_random = estimate_u(con, cfg, tables, target_pairs)
     t1 = time.perf_counter()
-    rows = con.execute(pattern_counts_sql(cfg, tables.gamma)).fetchall()
+    skipped = None
+    if _has_table(con, tables.skipped_pairs):
+        scratch(con, SKIPPED_GAMMA, gamma_sql(cfg, _skipped(tables)))
+        skipped = SKIPPED_GAMMA
+    rows = con.execute(pattern_counts_sql(cfg, tables.gamma, skipped, tables.skipped_pairs)).fetchall()
     patterns = np.array([r[:-1] for r in rows], dtype=np.int64).reshape(len(rows), len(cfg.comparisons))
     counts = np.array([r[-1] for r in rows], dtype=float)
     t2 = time.perf_counter()
@@ -320,6 +350,7 @@ def train(con, cfg: MatchingConfig, tables: Tables = Tables(), update_u: bool = 
              tolerance=cfg.settings.em_tolerance, update_u=update_u)
     t3 = time.perf_counter()
     n_records = con.execute(f"SELECT count(*) FROM {qname(tables.match_records)}").fetchall()[0][0]
+    n_candidates = con.execute(f"SELECT count(*) FROM {qname(tables.gamma)}").fetchall()[0][0]
     comps = []
     for i, c in enumerate(cfg.comparisons):
         tf = c.term_frequencies[0] if c.term_frequencies else None
@@ -329,5 +360,6 @@ def train(con, cfg: MatchingConfig, tables: Tables = Tables(), update_u: bool = 
                   for g in range(_n_levels(c))]
         comps.append(ComparisonParams(c.name, c.column, levels, tf))
     return TrainedModel(comps, res.prior, int(n_records), res.iterations, res.converged, res.max_change,
-                        candidate_pairs=int(counts.sum()), patterns=len(rows), random_pairs=int(n_random),
+                        candidate_pairs=n_candidates, skipped_pairs=int(counts.sum()) - n_candidates,
+                        patterns=len(rows), random_pairs=int(n_random),
                         seconds={"u": round(t1 - t0, 3), "patterns": round(t2 - t1, 3), "em": round(t3 - t2, 3)})

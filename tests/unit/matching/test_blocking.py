@@ -34,7 +34,7 @@ def test_every_rule_yields_pairs_and_counts_add_up(sample):
         assert r.pairs > 0, f"rule {r.rule} produced nothing on the sample"
     assert sum(r.first_pairs for r in rep.rules) == rep.pairs
     n_distinct = sample.con.execute("SELECT count(*) FROM (SELECT DISTINCT record_no_l, record_no_r "
-                                    "FROM match_pairs_by_rule)").fetchall()[0][0]
+                                    "FROM match_pairs_by_rule WHERE NOT skipped)").fetchall()[0][0]
     assert n_distinct == rep.pairs
     bad = sample.con.execute("SELECT count(*) FROM match_pairs WHERE record_no_l >= record_no_r").fetchall()[0][0]
     assert bad == 0
@@ -44,8 +44,8 @@ def test_every_rule_yields_pairs_and_counts_add_up(sample):
 def test_first_rule_is_the_earliest_that_produced_the_pair(sample):
     order = {r.name: i for i, r in enumerate(CFG.blocking)}
     rows = sample.con.execute("SELECT p.rule, list(b.rule) FROM match_pairs p JOIN match_pairs_by_rule b "
-                              "USING (record_no_l, record_no_r) GROUP BY p.record_no_l, p.record_no_r, p.rule "
-                              "LIMIT 2000").fetchall()
+                              "USING (record_no_l, record_no_r) WHERE NOT b.skipped "
+                              "GROUP BY p.record_no_l, p.record_no_r, p.rule LIMIT 2000").fetchall()
     for first, produced in rows:
         assert first == min(produced, key=order.get)
 
@@ -138,8 +138,8 @@ def _block(cfg, rows):
     # Pairs by record_uid (the matcher keys them by record_no, the record's place in uid order).
     pairs = {(a, b): rule for a, b, rule in con.execute(
         "SELECT l.record_uid, r.record_uid, p.rule FROM match_pairs_by_rule p "
-        "JOIN match_records l ON l.record_no = p.record_no_l JOIN match_records r ON r.record_no = p.record_no_r"
-    ).fetchall()}
+        "JOIN match_records l ON l.record_no = p.record_no_l JOIN match_records r ON r.record_no = p.record_no_r "
+        "WHERE NOT p.skipped").fetchall()}
     return con, rep, pairs
 
 
@@ -199,6 +199,69 @@ def test_a_shared_landline_alone_never_explodes():
     phone = rep.rule("phone")
     assert phone.pairs == 0 and phone.oversized_blocks == 1 and phone.oversized_records == 60
     assert phone.largest_blocks == [("0**********", 60)]
+
+
+def _anchor_pairs(con, rule: str, tables: str) -> set:
+    """Pairs of one phone or household block (max size kept) whose two records carry different
+    anchor IDs: what the rule's pair_where turns away, computed here without blocking's SQL."""
+    key = {"phone": "phone", "household": "household_id"}[rule]
+    limit = CFG.max_block_size(CFG.rule(rule))
+    return set(con.execute(
+        f"WITH b AS (SELECT record_no, {key} AS k, id_anchor FROM {tables} WHERE {key} IS NOT NULL "
+        f"AND {key} IN (SELECT {key} FROM {tables} GROUP BY {key} HAVING count(*) <= {limit})) "
+        f"SELECT l.record_no, r.record_no FROM b AS l JOIN b AS r ON l.k = r.k AND l.record_no < r.record_no "
+        f"WHERE l.id_anchor <> r.id_anchor").fetchall())
+
+
+@pytest.mark.parametrize("rule", ["phone", "household"])
+def test_phone_and_household_never_pair_two_different_anchor_ids(sample, rule):
+    """Two records with different trusted IDs are never one resident (cannot_link), so the two
+    context rules do not make candidates of them. In a district this small (under 500,000
+    records) every such pair is still compared for training, marked skipped."""
+    turned_away = _anchor_pairs(sample.con, rule, "match_records")
+    assert len(turned_away) > 50  # household members with their own IDs: the sample has many
+    rows = sample.con.execute("SELECT record_no_l, record_no_r, skipped FROM match_pairs_by_rule WHERE rule = ?",
+                              [rule]).fetchall()
+    assert {(a, b) for a, b, skipped in rows if skipped} == turned_away
+    assert not {(a, b) for a, b, skipped in rows if not skipped} & turned_away
+    rep = sample.report.rule(rule)
+    assert rep.skipped_sample == 1 and rep.skipped_estimate == len(turned_away)
+    # The training sample: every skipped pair no rule made a candidate, with the rules that skipped it.
+    skipped = set(sample.con.execute("SELECT record_no_l, record_no_r FROM match_skipped_pairs").fetchall())
+    candidates = set(sample.con.execute("SELECT record_no_l, record_no_r FROM match_pairs").fetchall())
+    assert turned_away - candidates <= skipped and not skipped & candidates
+
+
+def test_a_large_district_samples_the_skipped_pairs_for_training():
+    """One skipped pair in records ÷ skipped_pairs_sample_per (at most the max) is kept; which ones
+    is decided by the two record numbers alone, evenly, also for pairs of neighbouring numbers
+    (a household's records follow one another)."""
+    assert CFG.skipped_pairs_sample(4_448) == 1
+    assert CFG.skipped_pairs_sample(660_000) == 2
+    assert CFG.skipped_pairs_sample(2_200_824) == CFG.skipped_pairs_sample(20_000_000) == 8
+    con = duckdb.connect()
+    for gap in (1, 2, 3, 8, 16, 1000):
+        share = con.execute(f"SELECT avg(CASE WHEN {blocking.sample_sql('i', f'i + {gap}', 8)} THEN 1 ELSE 0 END) "
+                            f"FROM range(1, 200001) AS t(i)").fetchall()[0][0]
+        assert 0.118 < share < 0.132, (gap, share)
+
+
+def test_skipped_pairs_stand_for_their_sample_in_training():
+    """A shared phone among six people: one pair is a person's two records, the rest are
+    different anchor IDs. With the sample at one in three, the pairs blocking keeps apart for
+    training each stand for three, and EM counts them so."""
+    ids = [make_id(birth=f"1980010{i}", seq="111") for i in range(1, 7)]
+    rows = [record(f"r{i}", name=f"人{i}", id_number=ids[i], birth=f"1980-01-0{i + 1}", sex="1",
+                   phone="13800138000") for i in range(6)]
+    rows.append(record("r9", name="人0", id_number=None, birth="1980-01-01", sex="1", phone="13800138000"))
+    cfg = _config(settings={"skipped_pairs_sample_per": 1, "skipped_pairs_sample_max": 3})
+    con, rep, _ = _block(cfg, rows)
+    phone = rep.rule("phone")
+    assert phone.pairs == 6  # r9 (no ID) with each of the six
+    n_skipped = con.execute("SELECT count(*) FROM match_pairs_by_rule WHERE skipped").fetchall()[0][0]
+    assert phone.skipped_sample == 3 and phone.skipped_sampled == n_skipped < 15  # 15 = six anchors in pairs
+    stands = con.execute("SELECT DISTINCT stands_for FROM match_skipped_pairs").fetchall()
+    assert stands in ([], [(3,)])
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark"])

@@ -67,6 +67,26 @@ def test_shape_errors_are_reported_by_field():
     assert "blocking.0" in msg and "comparisons.0.levels.1" in msg and "settings.default_max_block_size" in msg
 
 
+def test_pair_where_is_checked_like_a_level():
+    data = shipped()
+    rules = {r["name"]: r for r in data["blocking"]}
+    rules["phone"]["pair_where"] = "id_anchor IS NULL OR r.no_such_column = 1"  # unqualified, unknown
+    with pytest.raises(MatchingConfigError) as e:
+        load_matching_config(data=data)
+    msg = str(e.value)
+    assert "blocking.phone.pair_where: column 'id_anchor' must be qualified" in msg
+    assert "blocking.phone.pair_where: unknown column 'no_such_column'" in msg
+    data = shipped()
+    rules = {r["name"]: r for r in data["blocking"]}
+    rules["partner_household"]["pair_where"] = "l.sex = r.sex"  # not for a path
+    rules["id_one_edit"]["pair_where"] = "l.sex = r.sex"  # not with an expanded side
+    with pytest.raises(MatchingConfigError) as e:
+        load_matching_config(data=data)
+    msg = str(e.value)
+    assert "`pair_where` is for rules with `keys` or `left` / `right`, not `path`" in msg
+    assert "an expanded side's rule takes no `pair_where`" in msg
+
+
 def test_base_columns_are_what_the_rules_read():
     cfg = load_matching_config()
     cols = set(cfg.base_columns())

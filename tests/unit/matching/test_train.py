@@ -93,6 +93,24 @@ def test_pattern_counts_are_few(trained):
     assert "GROUP BY" in pattern_counts_sql(CFG, "match_gamma")
 
 
+def test_skipped_pairs_count_as_the_pairs_they_stand_for(duck, trained):
+    """EM sees what the rules found: candidates once, each sampled skipped pair (blocking's
+    pair_where) as many times as the sample's rate. On the sample every skipped pair is kept."""
+    cols = [c.column for c in CFG.comparisons]
+    zero = ", ".join(f"0 AS {c}" for c in cols)
+    one = ", ".join(f"1 AS {c}" for c in cols)
+    duck.execute(f"CREATE TABLE g AS SELECT 1 AS record_no_l, 2 AS record_no_r, {zero} "
+                 f"UNION ALL SELECT 1, 3, {zero}")
+    duck.execute(f"CREATE TABLE sg AS SELECT 4 AS record_no_l, 5 AS record_no_r, {zero} "
+                 f"UNION ALL SELECT 4, 6, {one}")
+    duck.execute("CREATE TABLE sp AS SELECT * FROM (VALUES (4, 5, 4), (4, 6, 4)) AS t(record_no_l, record_no_r, stands_for)")
+    counts = {row[0]: row[-1] for row in duck.execute(pattern_counts_sql(CFG, "g", "sg", "sp")).fetchall()}
+    assert counts == {0: 2 + 4, 1: 4}
+    m = trained.model
+    n_skipped, n_gamma = trained.con.execute("SELECT (SELECT count(*) FROM match_skipped_pairs), "
+                                             "(SELECT count(*) FROM match_gamma)").fetchall()[0]
+    assert m.skipped_pairs == n_skipped > 0 and m.candidate_pairs == n_gamma
+
 
 def test_em_without_candidate_pairs_keeps_its_start_and_stays_finite():
     res = em(np.zeros((0, 2), dtype=np.int64), np.zeros(0), [np.array([0.5, 0.5]), np.array([0.2, 0.8])])
