@@ -52,8 +52,9 @@ class Statement:
 
 # --- 1. match_records ------------------------------------------------------------------
 def records_sql(cfg: MatchingConfig, tables: Tables = Tables(), dialect: str = "duckdb") -> str:
-    """SELECT of the narrow per-record table: needed columns, derived columns, frequencies."""
-    cols = ["record_uid", *cfg.base_columns()]
+    """SELECT of the narrow per-record table: the columns the rules and levels read, derived
+    columns, frequencies."""
+    cols = ["record_uid", *cfg.carried_columns()]
     src = qname(tables.records)
 
     def expr(column: str) -> str:  # a column of the records, or a derived one, over the records

@@ -94,6 +94,10 @@ def test_base_columns_are_what_the_rules_read():
             "relation_to_head", "attributes", "line_no"} <= cols
     assert not cols & set(cfg.record_columns)  # derived columns are not read from the record
     assert "record_uid" not in cols
+    # match_records keeps what pairs are compared on, not what only a derived column reads.
+    carried = set(cfg.carried_columns())
+    assert carried < cols and {"attributes", "line_no", "file"} & carried == set()
+    assert {"id_number", "name_key", "phone", "household_id", "relation_to_head"} <= carried
 
 
 def test_local_partition_must_be_a_column():
