@@ -258,15 +258,28 @@ class MatchingConfig(_Strict):
     # --- what the matcher needs of each record --------------------------------------
     def base_columns(self) -> list[str]:
         """Columns of the standard record the matcher reads (besides record_uid)."""
+        return self._columns_read(record_columns=True)
+
+    def carried_columns(self) -> list[str]:
+        """The base columns match_records keeps: those the rules, levels, frequencies and
+        cannot-link rules read. A column only a record column reads (``attributes`` for the
+        family role, ``file`` and ``line_no`` for the delivery row …) is read to compute it and
+        not copied into the narrow table (2.2M rows at 1M residents)."""
+        return self._columns_read(record_columns=False)
+
+    def _columns_read(self, record_columns: bool) -> list[str]:
+        """Record columns read by the rules, levels and cannot-link rules, then (``record_columns``)
+        by the derived record columns, then by the frequencies and the local partition."""
         derived = set(self.record_columns) | {f.name for f in self.frequencies}
         cols: dict[str, None] = {}
         for sql in self._record_level_sql():
             for c in _columns(dialect.parse(sql)):
                 if c.name not in derived and c.table != "g":
                     cols[c.name] = None
-        for sql in self.record_columns.values():
-            for c in _columns(dialect.parse(sql)):
-                cols[c.name] = None
+        if record_columns:
+            for sql in self.record_columns.values():
+                for c in _columns(dialect.parse(sql)):
+                    cols[c.name] = None
         for f in self.frequencies:
             for name in (f.of, f.distinct):
                 if name and name not in derived:
@@ -275,25 +288,6 @@ class MatchingConfig(_Strict):
             cols[self.settings.local_partition] = None
         cols.pop("record_uid", None)
         return list(cols)
-
-    def carried_columns(self) -> list[str]:
-        """The base columns match_records keeps: those the rules, levels, frequencies and
-        cannot-link rules read. A column only a record column reads (``attributes`` for the
-        family role, ``file`` and ``line_no`` for the delivery row …) is read to compute it and
-        not copied into the narrow table (2.2M rows at 1M residents)."""
-        derived = set(self.record_columns) | {f.name for f in self.frequencies}
-        used: dict[str, None] = {}
-        for sql in self._record_level_sql():
-            for c in _columns(dialect.parse(sql)):
-                if c.name not in derived and c.table != "g":
-                    used[c.name] = None
-        for f in self.frequencies:
-            for name in (f.of, f.distinct):
-                if name and name not in derived:
-                    used[name] = None
-        if self.settings.local_partition:
-            used[self.settings.local_partition] = None
-        return [c for c in self.base_columns() if c in used]
 
     def _record_level_sql(self) -> list[str]:
         out = []

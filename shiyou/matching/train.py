@@ -29,7 +29,7 @@ from shiyou.matching.blocking import Tables, qname, scratch
 from shiyou.matching.comparisons import gamma_sql
 from shiyou.matching.model import Comparison, MatchingConfig
 from shiyou.paths import ROOT
-from shiyou.sql import quote_ident
+from shiyou.sql import quote_ident, table_exists
 
 RANDOM_PAIRS = "match_random_pairs"
 RANDOM_GAMMA = "match_random_gamma"
@@ -320,11 +320,6 @@ def _skipped(tables: Tables) -> Tables:
     return Tables(records=tables.records, match_records=tables.match_records, pairs=tables.skipped_pairs)
 
 
-def _has_table(con, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name IN "
-                       "(current_database(), 'temp')", [name]).fetchall()[0][0] > 0
-
-
 def train(con, cfg: MatchingConfig, tables: Tables = Tables(), update_u: bool = True,
           target_pairs: int | None = None) -> TrainedModel:
     """u from random pairs, then EM for m and λ over the gamma table's pattern counts (and the
@@ -339,7 +334,7 @@ def train(con, cfg: MatchingConfig, tables: Tables = Tables(), update_u: bool = 
     u, n_random = estimate_u(con, cfg, tables, target_pairs)
     t1 = time.perf_counter()
     skipped = None
-    if _has_table(con, tables.skipped_pairs):
+    if table_exists(con, tables.skipped_pairs, "temp"):  # blocking made it (a TEMP table, as every scratch)
         scratch(con, SKIPPED_GAMMA, gamma_sql(cfg, _skipped(tables)))
         skipped = SKIPPED_GAMMA
     rows = con.execute(pattern_counts_sql(cfg, tables.gamma, skipped, tables.skipped_pairs)).fetchall()
