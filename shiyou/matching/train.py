@@ -169,14 +169,23 @@ def random_pairs_sql(cfg: MatchingConfig, n_records_hint: int, target_pairs: int
                      tables: Tables = Tables(), dialect: str = "duckdb") -> str:
     """A deterministic sample of random record pairs: records ordered by an md5 digest of their
     uid (engine-independent, so DuckDB and Spark draw the same sample), each paired with the
-    records k·step places further round the circle, k = 1 … K. No record meets itself."""
+    records k·step places further round the circle, k = 1 … K. No record meets itself.
+
+    On DuckDB the records are numbered over a sorted subquery (``row_number() OVER ()`` keeps
+    the order it is given, a guarantee of DuckDB's): the sort runs on every thread, where a
+    window's ORDER BY sorted on one (0.36 against 0.78 s at 1M residents, the same numbers)."""
     n = max(n_records_hint, 2)
     k = max(1, min(math.ceil(target_pairs / n), n - 1))
     step = max(1, (n - 1) // (k + 1))
     offsets = ", ".join(f"({i * step})" for i in range(1, k + 1))
     digest = cfg.render("key_digest(record_uid)", dialect)
-    return (f"WITH o AS (SELECT {quote_ident('record_no')}, row_number() OVER (ORDER BY {digest}) - 1 AS i, "
-            f"count(*) OVER () AS n FROM {qname(tables.match_records)}) "
+    no, records = quote_ident("record_no"), qname(tables.match_records)
+    if dialect == "duckdb":
+        numbered = (f"SELECT {no}, row_number() OVER () - 1 AS i, count(*) OVER () AS n "
+                    f"FROM (SELECT {no} FROM {records} ORDER BY {digest}) AS d")
+    else:
+        numbered = f"SELECT {no}, row_number() OVER (ORDER BY {digest}) - 1 AS i, count(*) OVER () AS n FROM {records}"
+    return (f"WITH o AS ({numbered}) "
             f"SELECT a.record_no AS record_no_l, b.record_no AS record_no_r, 'random' AS rule, "
             f"CAST(0 AS BIGINT) AS rules "
             f"FROM o AS a CROSS JOIN (VALUES {offsets}) AS s(off) "

@@ -61,6 +61,44 @@ def test_a_long_chain_converges(duck):
     assert len(set(got.values())) == 1
 
 
+def _union_find(uids: list[str], pairs) -> set[frozenset[str]]:
+    parent = {u: u for u in uids}
+
+    def root(u):
+        while parent[u] != u:
+            u = parent[u]
+        return u
+
+    for a, b, _ in pairs:
+        parent[root(a)] = root(b)
+    out: dict[str, set[str]] = {}
+    for u in uids:
+        out.setdefault(root(u), set()).add(u)
+    return {frozenset(v) for v in out.values()}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_components_equal_union_find_on_random_graphs(duck, seed):
+    """Rounds read only the neighbours that changed last round: on random trees and chains
+    whose record numbers are in random order, the clusters are still the graph's components.
+    A round that forgot the changes made by pointer jumping split 26 of 60 such graphs of
+    600 records (6 of these 8)."""
+    import random
+
+    rng = random.Random(seed)
+    uids = [f"u{i:04d}" for i in range(600)]
+    rng.shuffle(uids)
+    pairs, at = [], 0
+    while at < len(uids):
+        size = rng.choice([1, 2, 3, 5, 8, 20, 45])
+        part, at = uids[at:at + size], at + size
+        for i in range(1, len(part)):
+            pairs.append((part[i], rng.choice(part[:i]) if rng.random() < 0.5 else part[i - 1], 10.0))
+    report, got = _graph(duck, {u: None for u in uids}, pairs)
+    assert _groups(got) == _union_find(uids, pairs)
+    assert report.rounds > 2
+
+
 def test_two_different_anchor_ids_in_one_pair_are_cut(duck):
     """Twins (or same-name, same-birthday neighbours): a strong pair, but two valid IDs."""
     report, got = _graph(duck, {"a": "ID1", "b": "ID2", "c": "ID1"}, [("a", "b", 25), ("a", "c", 30)])

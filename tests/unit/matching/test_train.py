@@ -71,6 +71,16 @@ def test_random_pairs_are_deterministic_distinct_and_never_self(duck):
     assert len({(l, r) for l, r, *_ in a}) == len(a)
 
 
+def test_random_pairs_are_the_same_sample_on_every_engine(duck):
+    """DuckDB numbers the records over a sorted subquery, other engines with a window's ORDER
+    BY: the same digest order, so the same pairs (here the other engine's form runs on DuckDB)."""
+    duck.execute("CREATE TABLE match_records AS SELECT 'r' || i AS record_uid, i + 1 AS record_no FROM range(3000) t(i)")
+    ours, theirs = random_pairs_sql(CFG, 3000, 9000), random_pairs_sql(CFG, 3000, 9000, dialect="spark")
+    assert "ORDER BY MD5" in ours.upper() and "OVER (ORDER BY" not in ours and "OVER (ORDER BY" in theirs
+    got = duck.execute(ours).fetchall()
+    assert len(got) >= 9000 and sorted(got) == sorted(duck.execute(theirs).fetchall())
+
+
 def test_model_trains_on_the_sample_and_round_trips_through_json(trained):
     model = trained.model
     assert model.converged and 0.3 < model.prior < 0.6  # about 0.42 of candidates are true pairs
