@@ -220,9 +220,11 @@ def resolve_residents(con, previous_db: str | None = None, model_path: Path | No
         previous = "prev.resident_xref" if previous_db and table_exists(con, "resident_xref", "prev") else None
         scratch(con, "match_resident_ids", golden.resident_ids_sql(previous=previous))
         fields = ", ".join(f"g.{quote_ident(f.name)}" for f in golden.FIELDS)
+        # In the order of each resident's first record, as resident_xref: a fixed order from run
+        # to run, sorted on an integer (the text resident_id took ≈ 0.3 s more at 1M residents).
         create_table_as(con, "residents", f"SELECT i.resident_id, {fields}, g.status, g.status_date, "
                         f"g.records, g.sources, g.provenance FROM match_golden AS g JOIN match_resident_ids AS i "
-                        f"USING (cluster_no) ORDER BY i.resident_id", compression=storage())
+                        f"USING (cluster_no) ORDER BY g.cluster_no", compression=storage())
         # In record_uid order (source:record_id, which record_no follows): sorting on the integer
         # instead of the two strings saves ≈ 0.5 s at 1M residents.
         create_table_as(con, "resident_xref", "SELECT s.source, s.record_id, c.record_uid, i.resident_id, "

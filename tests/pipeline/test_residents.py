@@ -45,12 +45,16 @@ def test_every_loaded_record_is_in_resident_xref_exactly_once(synced):
 
 
 def test_published_rows_are_in_a_fixed_order(synced):
-    """The same input gives the same files: residents by resident_id, resident_xref by record_uid
-    (source, then record key)."""
+    """The same input gives the same files: resident_xref by record_uid (source, then record
+    key), residents in the order of their first record (the smallest record_uid of each)."""
     _, con = synced
-    for table, key in (("residents", "resident_id"), ("resident_xref", "record_uid")):
-        rows = [r[0] for r in con.execute(f"SELECT {key} FROM {table}").fetchall()]
-        assert rows == sorted(rows), table
+    rows = [r[0] for r in con.execute("SELECT record_uid FROM resident_xref").fetchall()]
+    assert rows == sorted(rows)
+    firsts = [r[0] for r in con.execute(
+        "SELECT f.first FROM residents AS r JOIN (SELECT resident_id, min(record_uid) AS first FROM resident_xref "
+        "GROUP BY resident_id) AS f USING (resident_id) ORDER BY r.rowid").fetchall()]
+    assert len(firsts) == con.execute("SELECT count(*) FROM residents").fetchall()[0][0]
+    assert firsts == sorted(firsts)
     sources = [r[0] for r in con.execute("SELECT source FROM resident_xref").fetchall()]
     assert sources == sorted(sources)
 
