@@ -10,6 +10,7 @@ import pytest
 from shiyou.matching import cluster as cl
 from shiyou.matching.blocking import Tables
 from shiyou.matching.model import load_matching_config
+from tests.unit.matching import truth
 
 CFG = load_matching_config()
 
@@ -62,18 +63,10 @@ def test_a_long_chain_converges(duck):
 
 
 def _union_find(uids: list[str], pairs) -> set[frozenset[str]]:
-    parent = {u: u for u in uids}
-
-    def root(u):
-        while parent[u] != u:
-            u = parent[u]
-        return u
-
-    for a, b, _ in pairs:
-        parent[root(a)] = root(b)
+    find = truth.union_find(pairs)
     out: dict[str, set[str]] = {}
     for u in uids:
-        out.setdefault(root(u), set()).add(u)
+        out.setdefault(find(u), set()).add(u)
     return {frozenset(v) for v in out.values()}
 
 

@@ -5,6 +5,7 @@ Used by the tests (on data_samples) and by ``measure.py`` (on a generated 100k d
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 
@@ -46,15 +47,9 @@ def missed(con, pairs: str = "match_pairs", limit: int = 50) -> list[tuple]:
         f"LIMIT {limit}").fetchall()
 
 
-def reachable_recall(con, pairs: str = "match_pairs") -> dict:
-    """True pairs whose two records are joined by a chain of true candidate pairs.
-
-    Clustering can only put two records together if such a chain exists, so this is the
-    recall blocking leaves to the later steps (pairwise recall above understates it: a
-    husband found through his police record reaches his labour record through it).
-    """
-    edges = con.execute(f"SELECT p.record_no_l, p.record_no_r FROM {pairs} p JOIN truth_pairs t "
-                        f"USING (record_no_l, record_no_r)").fetchall()
+def union_find(edges) -> Callable[[Hashable], Hashable]:
+    """The connected components of ``edges`` ((a, b, …) rows): a function giving each node its
+    component's root (a node on no edge is its own)."""
     parent: dict = {}
 
     def find(x):
@@ -65,10 +60,23 @@ def reachable_recall(con, pairs: str = "match_pairs") -> dict:
             parent[x], x = root, parent[x]
         return root
 
-    for a, b in edges:
+    for a, b, *_ in edges:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[ra] = rb
+    return find
+
+
+def reachable_recall(con, pairs: str = "match_pairs") -> dict:
+    """True pairs whose two records are joined by a chain of true candidate pairs.
+
+    Clustering can only put two records together if such a chain exists, so this is the
+    recall blocking leaves to the later steps (pairwise recall above understates it: a
+    husband found through his police record reaches his labour record through it).
+    """
+    edges = con.execute(f"SELECT p.record_no_l, p.record_no_r FROM {pairs} p JOIN truth_pairs t "
+                        f"USING (record_no_l, record_no_r)").fetchall()
+    find = union_find(edges)
     groups: dict[tuple, int] = {}
     sizes: dict[str, int] = {}
     # A record that was not loaded (no record_no) is a part of its own.
